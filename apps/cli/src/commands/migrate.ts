@@ -1,0 +1,46 @@
+import type { OrchestronConfig } from '@orchestron/config';
+import {
+  createDatabase,
+  ensureDatabaseExists,
+  migrateLatest,
+  migrateRollback,
+  migrationStatus,
+  migrationsDirectory,
+} from '@orchestron/db';
+import type { Output } from '../output';
+
+/** `orchestron migrate [latest|rollback|status]`: latest creates the database when missing. */
+export async function migrate(config: OrchestronConfig, action: string, out: Output): Promise<void> {
+  if (!['latest', 'rollback', 'status'].includes(action)) {
+    throw new UsageError(`unknown migrate action "${action}"; use latest, rollback or status`);
+  }
+  if (action === 'latest' && (await ensureDatabaseExists(config.database))) {
+    out.info(
+      `created database ${config.database.url ? new URL(config.database.url).pathname.slice(1) : config.database.name}`,
+    );
+  }
+  const db = createDatabase({ ...config.database, max_connections: 1 }, 'orchestron-migrate');
+  try {
+    const directory = migrationsDirectory();
+    if (action === 'latest') {
+      const applied = await migrateLatest(db, directory);
+      out.info(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}` : 'already up to date');
+    } else if (action === 'rollback') {
+      const reverted = await migrateRollback(db, directory);
+      out.info(reverted.length ? `rolled back: ${reverted.join(', ')}` : 'nothing to roll back');
+    } else {
+      const status = await migrationStatus(db, directory);
+      out.result(status, () =>
+        [...status.applied.map((name) => `applied  ${name}`), ...status.pending.map((name) => `pending  ${name}`)].join(
+          '\n',
+        ),
+      );
+    }
+  } finally {
+    await db.destroy();
+  }
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}

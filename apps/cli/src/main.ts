@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '@orchestron/config';
+import { migrate, UsageError } from './commands/migrate';
+import { showOutboxStats } from './commands/outbox-stats';
+import { createOutput } from './output';
+
+const USAGE = `usage: orchestron [--config FILE] [--json] <command>
+
+commands:
+  migrate [latest|rollback|status]   apply, revert or list database migrations (default: latest)
+  outbox stats                       outbox backlog and dead-letter counts
+
+Configuration comes from defaults, the YAML file (--config or ORCHESTRON_CONFIG) and
+environment variables; see docs/configuration.md.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, action] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return command || values.help ? 0 : 2;
+  }
+  const config = loadConfig({ file: values.config });
+  const out = createOutput(values.json === true);
+  switch (command) {
+    case 'migrate':
+      await migrate(config, action ?? 'latest', out);
+      return 0;
+    case 'outbox':
+      if (action !== 'stats') throw new UsageError('usage: orchestron outbox stats');
+      await showOutboxStats(config, out);
+      return 0;
+    default:
+      throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      process.stderr.write(`orchestron: ${error.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`orchestron: ${(error as Error).message}\n`);
+    process.exit(1);
+  },
+);

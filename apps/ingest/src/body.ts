@@ -1,0 +1,58 @@
+import type { Request } from 'express';
+import { Problem } from './problem';
+
+const JSON_MEDIA_TYPES = new Set(['application/json']);
+
+/** 415 unless the request declares a JSON body in UTF-8. */
+export function requireJsonContentType(req: Request): void {
+  const header = req.get('content-type');
+  if (!header) {
+    throw new Problem(
+      415,
+      'unsupported-media-type',
+      'Unsupported media type',
+      'Content-Type application/json is required',
+    );
+  }
+  const [mediaType, ...parameters] = header.split(';').map((part) => part.trim().toLowerCase());
+  if (!JSON_MEDIA_TYPES.has(mediaType ?? '')) {
+    throw new Problem(
+      415,
+      'unsupported-media-type',
+      'Unsupported media type',
+      `Content-Type ${mediaType} is not accepted; use application/json`,
+    );
+  }
+  const charset = parameters
+    .find((p) => p.startsWith('charset='))
+    ?.slice('charset='.length)
+    .replace(/"/g, '');
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new Problem(
+      415,
+      'unsupported-media-type',
+      'Unsupported charset',
+      `charset ${charset} is not accepted; use utf-8`,
+    );
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Decodes and parses the raw body; 400 for anything that is not well-formed UTF-8 JSON. */
+export function parseJsonBody(raw: unknown): unknown {
+  if (!Buffer.isBuffer(raw) || raw.length === 0) {
+    throw new Problem(400, 'malformed-json', 'Malformed JSON', 'the request body is empty');
+  }
+  let text: string;
+  try {
+    text = utf8.decode(raw);
+  } catch {
+    throw new Problem(400, 'malformed-json', 'Malformed JSON', 'the request body is not valid UTF-8');
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new Problem(400, 'malformed-json', 'Malformed JSON', (error as Error).message);
+  }
+}

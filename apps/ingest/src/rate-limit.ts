@@ -1,0 +1,38 @@
+import type { RequestHandler } from 'express';
+import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
+import { Problem, sendProblem } from './problem';
+import { requestIdOf } from './request-id';
+
+/**
+ * Per-client limit over a one-second window: `rate_limit` requests per second plus
+ * `rate_limit_burst` extra. Counters live in this process (per replica); see
+ * docs/architecture.md. A limit of 0 turns limiting off.
+ */
+export function limitRequests(options: { ratePerSecond: number; burst: number }): RequestHandler {
+  if (options.ratePerSecond === 0) return (_req, _res, next) => next();
+  return rateLimit({
+    windowMs: 1_000,
+    limit: options.ratePerSecond + options.burst,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+    handler: (req, res, _next, limiterOptions) => {
+      const retryAfter = String(Math.ceil(limiterOptions.windowMs / 1000));
+      sendProblem(
+        res,
+        new Problem(
+          429,
+          'rate-limited',
+          'Too many requests',
+          'slow down and retry after the time in Retry-After',
+          undefined,
+          {
+            'Retry-After': retryAfter,
+          },
+        ),
+        requestIdOf(res),
+        req.originalUrl,
+      );
+    },
+  });
+}

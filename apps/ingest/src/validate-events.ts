@@ -1,0 +1,37 @@
+import type { SchemaRegistry } from '@orchestron/schemas';
+import type { EnvelopeEvent } from './envelope';
+import { Problem, type ProblemError } from './problem';
+
+/**
+ * Validates every event's `data` against its type's schema. All events of a batch are
+ * checked and every violation is reported (422), pointing into the request body; events
+ * of an unknown type or schema version are 422 too. Returns each event's schema version.
+ */
+export function validateEvents(registry: SchemaRegistry, events: readonly EnvelopeEvent[], batch: boolean): number[] {
+  const errors: ProblemError[] = [];
+  const versions = events.map((event, index) => {
+    const at = batch ? `/${index}` : '';
+    const outcome = registry.validate(event.type, event.schemaVersion, event.data);
+    if (outcome.ok) return outcome.version;
+    if (outcome.reason === 'invalid') {
+      for (const v of outcome.violations) errors.push({ pointer: `${at}/data${v.pointer}`, message: v.message });
+      return outcome.version;
+    }
+    errors.push({
+      pointer: outcome.reason === 'unknown-type' ? `${at}/type` : `${at}/schema_version`,
+      message: outcome.message,
+    });
+    return 0;
+  });
+  if (errors.length > 0) {
+    const unknownTypeOnly = errors.every((e) => e.pointer.endsWith('/type'));
+    throw new Problem(
+      422,
+      unknownTypeOnly ? 'unknown-event-type' : 'schema-validation',
+      unknownTypeOnly ? 'Unknown event type' : 'Schema validation failed',
+      `${errors.length} problem(s) in the event data`,
+      errors,
+    );
+  }
+  return versions;
+}

@@ -1,0 +1,58 @@
+import { parseEnvelopes } from '../src/envelope';
+import { parseJsonBody } from '../src/body';
+import { Problem } from '../src/problem';
+
+function problemOf(fn: () => unknown): Problem {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof Problem) return error;
+    throw error;
+  }
+  throw new Error('expected a Problem');
+}
+
+describe('parseEnvelopes', () => {
+  it('accepts one native envelope', () => {
+    const { events, batch } = parseEnvelopes(
+      { type: 'a.b', data: { x: 1 }, id: 'k1', source: 'shop', partition_key: 'p', schema_version: 2 },
+      10,
+    );
+    expect(batch).toBe(false);
+    expect(events).toEqual([
+      { type: 'a.b', data: { x: 1 }, id: 'k1', source: 'shop', time: null, schemaVersion: 2, partitionKey: 'p' },
+    ]);
+  });
+
+  it('rejects an empty batch and a batch over the limit', () => {
+    expect(problemOf(() => parseEnvelopes([], 10)).status).toBe(400);
+    expect(problemOf(() => parseEnvelopes(new Array(11).fill({ type: 'a', data: 1 }), 10)).status).toBe(413);
+  });
+
+  it('lists every envelope error of a batch with its pointer', () => {
+    const problem = problemOf(() =>
+      parseEnvelopes([{ type: 'ok', data: {} }, { data: {} }, { type: 'x y', data: 1, extra: true }, 'str'], 10),
+    );
+    expect(problem.status).toBe(400);
+    expect(problem.errors?.map((e) => e.pointer)).toEqual(['/1/type', '/2/extra', '/2/type', '/3']);
+  });
+
+  it('requires data to be present, though it may be null', () => {
+    expect(problemOf(() => parseEnvelopes({ type: 'a' }, 10)).errors?.[0]?.pointer).toBe('/data');
+    expect(parseEnvelopes({ type: 'a', data: null }, 10).events[0]?.data).toBeNull();
+  });
+});
+
+describe('parseJsonBody', () => {
+  it('rejects empty, non-UTF-8 and malformed bodies with 400', () => {
+    expect(problemOf(() => parseJsonBody(Buffer.alloc(0))).status).toBe(400);
+    expect(problemOf(() => parseJsonBody(Buffer.from([0x7b, 0xff, 0x7d]))).detail).toMatch(/UTF-8/);
+    expect(problemOf(() => parseJsonBody(Buffer.from('{"a":'))).status).toBe(400);
+  });
+
+  it('keeps a __proto__ key as plain data without touching prototypes', () => {
+    const parsed = parseJsonBody(Buffer.from('{"__proto__": {"polluted": true}}')) as Record<string, unknown>;
+    expect(Object.keys(parsed)).toEqual(['__proto__']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});

@@ -1,0 +1,188 @@
+import type { AddressInfo } from 'node:net';
+import http from 'node:http';
+import path from 'node:path';
+import { createRegistry, createLogger, ingestMetrics } from '@orchestron/observability';
+import { SchemaRegistry } from '@orchestron/schemas';
+import { createTestDatabase, type TestDatabase } from '@orchestron/testing';
+import { createIngestApp, type IngestSettings } from '../src/app';
+
+const settings: IngestSettings = {
+  maxPayloadBytes: 64 * 1024,
+  maxBatchSize: 100,
+  rateLimit: 0,
+  rateLimitBurst: 0,
+  trustProxy: false,
+  routing: { broker: 'rabbitmq', default_topic: 'events', default_exchange: 'events', default_routing_key: '#', max_retries: 3 },
+};
+
+const signup = (n: number) => ({
+  type: 'user.signed_up',
+  data: { user_id: `u${n}`, email: `u${n}@example.com`, signed_up_at: '2026-11-26T10:00:00Z' },
+});
+
+let database: TestDatabase;
+let server: http.Server;
+let baseUrl: string;
+
+async function startIngest(overrides: Partial<IngestSettings> = {}): Promise<{ server: http.Server; url: string }> {
+  const registry = createRegistry('ingest');
+  const app = createIngestApp({
+    db: database.db,
+    schemas: SchemaRegistry.loadFromDirectory(path.join(__dirname, '../../../schemas')),
+    logger: createLogger({ service: 'ingest', silent: !process.env.TEST_LOGS }),
+    registry,
+    metrics: ingestMetrics(registry),
+    settings: { ...settings, ...overrides },
+  });
+  const s = http.createServer(app);
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  return { server: s, url: `http://127.0.0.1:${(s.address() as AddressInfo).port}` };
+}
+
+async function rowCounts(): Promise<{ events: number; outbox: number }> {
+  const result = await database.db.raw<{ rows: Array<{ events: string; outbox: string }> }>(
+    'select (select count(*) from events) as events, (select count(*) from outbox) as outbox',
+  );
+  const row = result.rows[0];
+  return { events: Number(row?.events), outbox: Number(row?.outbox) };
+}
+
+function post(body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+  return fetch(`${baseUrl}/events`, { method: 'POST', body, headers });
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase('ingest');
+  ({ server, url: baseUrl } = await startIngest());
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await database.drop();
+});
+
+beforeEach(async () => {
+  await database.db.raw('truncate events cascade');
+});
+
+describe('POST /events', () => {
+  it('stores one event and its outbox row and answers 202 with the event id', async () => {
+    const response = await post(JSON.stringify(signup(1)));
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    const event = await database.db('events').where({ id }).first();
+    expect(event).toMatchObject({ type: 'user.signed_up', source: 'default', schema_version: 2 });
+    const outbox = await database.db('outbox').where({ event_id: id });
+    expect(outbox).toEqual([
+      expect.objectContaining({ broker: 'rabbitmq', destination: 'events', routing_key: 'user.signed_up', status: 'pending' }),
+    ]);
+    expect(response.headers.get('x-request-id')).toBeTruthy();
+  });
+
+  it('stores a batch atomically and returns the ids in order', async () => {
+    const response = await post(JSON.stringify([signup(1), signup(2), signup(3)]));
+    expect(response.status).toBe(202);
+    const { ids } = (await response.json()) as { ids: string[] };
+    expect(ids).toHaveLength(3);
+    const stored = await database.db('events').select('id', 'payload').orderBy('id');
+    expect(stored.map((e: { id: string }) => e.id)).toEqual(ids);
+    expect(await rowCounts()).toEqual({ events: 3, outbox: 3 });
+  });
+
+  it('answers a re-delivery of the same sender id with 200 and the original id, storing nothing new', async () => {
+    const event = { ...signup(1), id: 'delivery-1', source: 'crm' };
+    const first = (await (await post(JSON.stringify(event))).json()) as { id: string };
+    const again = await post(JSON.stringify(event));
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ id: first.id });
+    expect(await rowCounts()).toEqual({ events: 1, outbox: 1 });
+  });
+
+  it('keeps an accepted event intact, __proto__ keys included', async () => {
+    const response = await post(
+      '{"type":"payment.succeeded","data":{"payment_id":"p1","amount":5,"currency":"EUR","metadata":{"__proto__":"x"}}}',
+    );
+    expect(response.status).toBe(202);
+    const { id } = (await response.json()) as { id: string };
+    const event = await database.db('events').where({ id }).first();
+    expect(JSON.stringify(event.payload)).toBe('{"amount":5,"currency":"EUR","metadata":{"__proto__":"x"},"payment_id":"p1"}');
+  });
+
+  describe('rejects bad input with its status, a problem document, and no row', () => {
+    const cases: Array<[string, () => Promise<Response>, number, string]> = [
+      ['malformed JSON', () => post('{"type": "user.signed_up", "data": '), 400, 'malformed-json'],
+      ['invalid UTF-8', () => post(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d])), 400, 'malformed-json'],
+      ['a wrong content type', () => post(JSON.stringify(signup(1)), { 'content-type': 'text/plain' }), 415, 'unsupported-media-type'],
+      ['no content type', () => post(JSON.stringify(signup(1)), {}), 415, 'unsupported-media-type'],
+      ['a body over max_payload_size', () => post(JSON.stringify({ ...signup(1), pad: 'x'.repeat(70_000) })), 413, 'payload-too-large'],
+      ['a schema violation', () => post(JSON.stringify({ type: 'user.signed_up', data: { user_id: 'u1', email: 'nope' } })), 422, 'schema-validation'],
+      ['an unknown event type', () => post(JSON.stringify({ type: 'no.such.type', data: {} })), 422, 'unknown-event-type'],
+      ['an empty batch', () => post('[]'), 400, 'empty-batch'],
+      ['an envelope without type', () => post(JSON.stringify({ data: {} })), 400, 'invalid-envelope'],
+      ['a batch with one bad event', () => post(JSON.stringify([signup(1), { type: 'user.signed_up', data: {} }])), 422, 'schema-validation'],
+    ];
+
+    it.each(cases)('%s', async (_name, send, status, slug) => {
+      const response = await send();
+      expect(response.status).toBe(status);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      const problem = (await response.json()) as Record<string, unknown>;
+      expect(problem).toMatchObject({ status, type: `https://orchestron.dev/problems/${slug}` });
+      expect(problem.request_id).toBe(response.headers.get('x-request-id'));
+      expect(await rowCounts()).toEqual({ events: 0, outbox: 0 });
+    });
+  });
+
+  it('lists every schema violation of a batch with its JSON path', async () => {
+    const response = await post(
+      JSON.stringify([
+        { type: 'order.created', data: { order_id: 'o1', customer_id: 'c', total: -1, currency: 'eur', items: [] } },
+        signup(1),
+        { type: 'user.signed_up', schema_version: 1, data: { user_id: 'u', email: 'bad' } },
+      ]),
+    );
+    expect(response.status).toBe(422);
+    const problem = (await response.json()) as { errors: Array<{ pointer: string }> };
+    expect(problem.errors.map((e) => e.pointer).sort()).toEqual([
+      '/0/data/currency',
+      '/0/data/items',
+      '/0/data/total',
+      '/2/data/email',
+    ]);
+  });
+
+  it('answers 429 with RateLimit and Retry-After headers over the limit', async () => {
+    const limited = await startIngest({ rateLimit: 2, rateLimitBurst: 1 });
+    try {
+      const statuses: number[] = [];
+      let last: Response | undefined;
+      for (let i = 0; i < 6; i++) {
+        last = await fetch(`${limited.url}/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(signup(i)),
+        });
+        statuses.push(last.status);
+      }
+      expect(statuses.slice(0, 3)).toEqual([202, 202, 202]);
+      expect(statuses).toContain(429);
+      expect(last?.headers.get('retry-after')).toBe('1');
+      expect(last?.headers.get('ratelimit-policy') ?? last?.headers.get('ratelimit')).toBeTruthy();
+    } finally {
+      await new Promise((resolve) => limited.server.close(resolve));
+    }
+  });
+});
+
+describe('health endpoints', () => {
+  it('reports liveness, readiness with the database check, and metrics', async () => {
+    expect((await fetch(`${baseUrl}/health`)).status).toBe(200);
+    const ready = await fetch(`${baseUrl}/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ready: true, checks: { database: { ok: true } } });
+    const metrics = await (await fetch(`${baseUrl}/metrics`)).text();
+    expect(metrics).toContain('orchestron_http_requests_total');
+    expect(metrics).toContain('orchestron_events_received_total');
+  });
+});

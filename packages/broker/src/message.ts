@@ -1,0 +1,43 @@
+/**
+ * The broker-neutral envelope. Relay builds it from an outbox row; each adapter maps it
+ * to its own wire format (Kafka record, AMQP message) and nothing else does.
+ */
+export interface OutboundMessage {
+  /** Event id (UUIDv7). Every copy of an event carries it, so consumers can drop duplicates. */
+  readonly id: string;
+  readonly type: string;
+  readonly source: string;
+  /** When ingest received the event (or the sender's `time`, when it gave one). */
+  readonly time: Date;
+  /** Media type of `payload`, e.g. `application/json`. */
+  readonly contentType: string;
+  /** Kafka topic or RabbitMQ exchange. */
+  readonly destination: string;
+  /** RabbitMQ routing key; ignored by Kafka. */
+  readonly routingKey: string;
+  /** Kafka message key (partitioning); ignored by RabbitMQ. Null: the broker chooses. */
+  readonly key: string | null;
+  /** Extra string headers (request id, trace context, ...), added beside the CloudEvents ones. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly payload: Buffer;
+}
+
+/**
+ * A message as a consumer received it, for `orchestron tail` and for tests. Fields are null
+ * when the message lacks them (e.g. it was published by something other than Orchestron).
+ */
+export interface ReceivedMessage {
+  readonly id: string | null;
+  readonly type: string | null;
+  readonly source: string | null;
+  /** The event time (CloudEvents `time`), as published. */
+  readonly time: Date | null;
+  readonly contentType: string | null;
+  /** The partition key: the Kafka message key, or the `cloudEvents:partitionkey` AMQP header. */
+  readonly key: string | null;
+  /** RabbitMQ routing key the message was published with; null on Kafka. */
+  readonly routingKey: string | null;
+  /** Every header as it arrived, CloudEvents binding headers included, values as strings. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly payload: Buffer;
+}

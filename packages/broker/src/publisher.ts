@@ -1,0 +1,65 @@
+import type { OutboundMessage, ReceivedMessage } from './message';
+
+/**
+ * Outcome of one message of a `publish` call, in the order the messages were given.
+ * `error` is a `MessageRejectedError` (this message's fault: count an attempt); anything that
+ * is not the message's fault rejects the whole call with `BrokerUnavailableError` instead.
+ */
+export type PublishResult = { readonly ok: true } | { readonly ok: false; readonly error: Error };
+
+/**
+ * The port relay publishes through; one adapter per broker implements it.
+ *
+ * Guarantees every adapter gives (checked by the conformance suite against a real broker):
+ * - `publish` resolves only when the broker has acknowledged every message it reports `ok`
+ *   (Kafka acks=all, RabbitMQ publisher confirms): an `ok` message is durable on the broker.
+ * - It resolves with exactly one result per input message, in input order. A message the
+ *   broker refused gets `{ ok: false, error: MessageRejectedError }`.
+ * - If the broker cannot be reached at all, or the connection fails mid-call, it rejects with
+ *   `BrokerUnavailableError` instead, within the adapter's connection/request timeouts (never
+ *   hangs); the caller treats the whole call as not published (some messages may have reached
+ *   the broker: delivery is at-least-once, consumers drop duplicates by event id).
+ * - Messages in one call with the same destination and key are sent in the given order, and
+ *   so are those of calls made one after another.
+ * - Safe to call concurrently; the adapter reconnects by itself after a broker outage: the
+ *   next call reconnects, and while the broker stays unreachable calls fail fast with
+ *   `BrokerUnavailableError` (the adapter may back off between connection attempts; relay
+ *   has its own backoff on top).
+ * - `publish([])` resolves `[]` without touching the broker.
+ * - `close` waits for calls in flight and is idempotent; `publish` after `close` rejects with
+ *   `BrokerUnavailableError`.
+ */
+export interface Publisher {
+  /** Connect eagerly (and prepare topics/exchanges where allowed); rejects with BrokerUnavailableError. */
+  connect(): Promise<void>;
+  publish(messages: readonly OutboundMessage[]): Promise<PublishResult[]>;
+  /** Cheap check for readiness probes: is the broker connection currently usable? */
+  isHealthy(): boolean;
+  close(): Promise<void>;
+}
+
+/** What a consumer subscription hands back; `stop` is idempotent. */
+export interface Subscription {
+  stop(): Promise<void>;
+}
+
+/**
+ * Consumer side, for `orchestron tail` and tests: it shows what really reached the broker.
+ * Kafka: a consumer group reading `destination` (topic). RabbitMQ: a queue bound to
+ * `destination` (exchange) with `bindingKey`, consumed with the configured prefetch.
+ */
+export interface Consumer {
+  subscribe(
+    options: {
+      destination: string;
+      /** RabbitMQ binding key (default '#'); ignored by Kafka. */
+      bindingKey?: string;
+      /** Kafka group id / RabbitMQ queue name; a fresh one when absent. */
+      group?: string;
+      /** Kafka: start at the earliest offset. RabbitMQ: ignored (the queue exists only from now). */
+      fromBeginning?: boolean;
+    },
+    onMessage: (message: ReceivedMessage) => Promise<void> | void,
+  ): Promise<Subscription>;
+  close(): Promise<void>;
+}

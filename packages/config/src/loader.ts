@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import convict from 'convict';
+import yaml from 'js-yaml';
+import { parseByteSize, parseDuration, registerFormats } from './formats';
+import { schema, type OrchestronConfig } from './schema';
+
+/** Every problem found in a configuration, so an operator can fix them all at once. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+export interface LoadOptions {
+  /** Command-line arguments; `--config <file>` / `--config=<file>` names the YAML file. */
+  argv?: readonly string[];
+  env?: NodeJS.ProcessEnv;
+  /** A YAML file path; takes precedence over argv and ORCHESTRON_CONFIG. */
+  file?: string;
+}
+
+interface Leaf {
+  path: string;
+  env: string;
+  format: unknown;
+  sensitive: boolean;
+  doc: string;
+  default: unknown;
+}
+
+/** ORCHESTRON_<PATH>, e.g. api.rate_limit -> ORCHESTRON_API_RATE_LIMIT. */
+export function envName(path: string): string {
+  return `ORCHESTRON_${path.toUpperCase().replace(/\./g, '_')}`;
+}
+
+/** The schema's keys, each with the environment variable that sets it. */
+export function configKeys(): Leaf[] {
+  const leaves: Leaf[] = [];
+  const walk = (node: Record<string, unknown>, prefix: string): void => {
+    for (const [key, child] of Object.entries(node)) {
+      const path = prefix ? `${prefix}.${key}` : key;
+      const entry = child as Record<string, unknown>;
+      if ('default' in entry) {
+        leaves.push({
+          path,
+          env: typeof entry.env === 'string' ? entry.env : envName(path),
+          format: entry.format,
+          sensitive: entry.sensitive === true,
+          doc: typeof entry.doc === 'string' ? entry.doc : '',
+          default: entry.default,
+        });
+      } else {
+        walk(entry, path);
+      }
+    }
+  };
+  walk(schema as unknown as Record<string, unknown>, '');
+  return leaves;
+}
+
+function schemaWithEnvNames(): unknown {
+  const copy = structuredClone(
+    // Formats given as constructors (Boolean, String) do not survive structuredClone.
+    JSON.parse(JSON.stringify(schema, (_k, v: unknown) => (typeof v === 'function' ? `__fn:${v.name}` : v))),
+  ) as Record<string, unknown>;
+  const functions: Record<string, unknown> = { Boolean, String, Number };
+  const walk = (node: Record<string, unknown>, prefix: string): void => {
+    for (const [key, child] of Object.entries(node)) {
+      const path = prefix ? `${prefix}.${key}` : key;
+      const entry = child as Record<string, unknown>;
+      if ('default' in entry) {
+        entry.env ??= envName(path);
+        if (typeof entry.format === 'string' && entry.format.startsWith('__fn:')) {
+          entry.format = functions[entry.format.slice(5)];
+        }
+      } else {
+        walk(entry, path);
+      }
+    }
+  };
+  walk(copy, '');
+  return copy;
+}
+
+export function configFileFrom(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--config' || arg === '-c') return argv[i + 1];
+    if (arg.startsWith('--config=')) return arg.slice('--config='.length);
+  }
+  return env.ORCHESTRON_CONFIG || undefined;
+}
+
+function readYaml(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`cannot read config file ${file}: ${(error as Error).message}`]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = yaml.load(text, { filename: file });
+  } catch (error) {
+    throw new ConfigError([`config file ${file} is not valid YAML: ${(error as Error).message}`]);
+  }
+  if (parsed === undefined || parsed === null) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError([`config file ${file} must hold a mapping of keys at its top level`]);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Loads the configuration: defaults, then the YAML file, then environment variables, then
+ * `<VAR>_FILE` secrets (the file's content, trimmed, is the value of <VAR>). Validates it
+ * strictly (unknown keys are errors) and throws a ConfigError listing every problem.
+ */
+export function loadConfig(options: LoadOptions = {}): OrchestronConfig {
+  registerFormats();
+  const env = options.env ?? process.env;
+  const config = convict<OrchestronConfig>(schemaWithEnvNames() as never, { env, args: [] });
+
+  const file = options.file ?? configFileFrom(options.argv ?? [], env);
+  if (file) config.load(readYaml(file) as never);
+
+  const problems: string[] = [];
+  for (const key of configKeys()) {
+    const secretFile = env[`${key.env}_FILE`];
+    if (!secretFile) continue;
+    try {
+      const value = readFileSync(secretFile, 'utf8').trim();
+      config.set(key.path as never, (key.format === 'port' || key.format === 'nat' ? Number(value) : value) as never);
+    } catch (error) {
+      problems.push(`${key.env}_FILE: cannot read ${secretFile}: ${(error as Error).message}`);
+    }
+  }
+
+  try {
+    config.validate({ allowed: 'strict' });
+  } catch (error) {
+    problems.push(...(error as Error).message.split('\n').filter((line) => line.trim() !== ''));
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const resolved = config.getProperties();
+  for (const key of configKeys()) {
+    if (key.format === 'duration-ms') setPath(resolved, key.path, parseDuration(getPath(resolved, key.path)));
+    if (key.format === 'byte-size') setPath(resolved, key.path, parseByteSize(getPath(resolved, key.path)));
+  }
+  const crossChecks = checkConsistency(resolved);
+  if (crossChecks.length > 0) throw new ConfigError(crossChecks);
+  return resolved;
+}
+
+function checkConsistency(config: OrchestronConfig): string[] {
+  const problems: string[] = [];
+  if (config.outbox.batch_size < 1) problems.push('outbox.batch_size: must be at least 1');
+  if (config.outbox.concurrency < 1) problems.push('outbox.concurrency: must be at least 1');
+  if (config.outbox.process_interval < 10) problems.push('outbox.process_interval: must be at least 10ms');
+  if (config.api.max_batch_size < 1) problems.push('api.max_batch_size: must be at least 1');
+  if (config.database.max_connections < 1) problems.push('database.max_connections: must be at least 1');
+  if (config.broker.type === 'kafka' && config.broker.kafka.brokers.length === 0) {
+    problems.push('broker.kafka.brokers: at least one broker is needed when broker.type is kafka');
+  }
+  const sasl = config.broker.kafka.sasl;
+  if (sasl.mechanism !== '' && (sasl.username === '' || sasl.password === '')) {
+    problems.push('broker.kafka.sasl: username and password are needed when a mechanism is set');
+  }
+  return problems;
+}
+
+function getPath(target: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], target);
+}
+
+function setPath(target: unknown, path: string, value: unknown): void {
+  const keys = path.split('.');
+  const last = keys.pop() as string;
+  const parent = keys.reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], target);
+  (parent as Record<string, unknown>)[last] = value;
+}
+
+/** The configuration with every sensitive value masked, for logs and `orchestron config`. */
+export function redactConfig(config: OrchestronConfig): OrchestronConfig {
+  const copy = structuredClone(config);
+  for (const key of configKeys()) {
+    if (key.sensitive && getPath(copy, key.path)) setPath(copy, key.path, '[redacted]');
+  }
+  return copy;
+}

@@ -1,0 +1,130 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigError, configKeys, loadConfig, redactConfig } from '../src';
+
+const SEED = `api: {address: ":8080", rate_limit: 100, rate_limit_burst: 20, max_payload_size: "1MB"}
+database: {host: "localhost", port: 5432, user: "postgres", password: "postgres", name: "orchestron", max_connections: 20}
+broker: {type: "rabbitmq", rabbitmq: {host: "localhost", port: 5672, user: "guest", password: "guest", vhost: "/", prefetch_count: 100}}
+routing: {default_topic: "events", default_exchange: "events", default_routing_key: "#", max_retries: 3}
+outbox: {process_interval: "5s", batch_size: 100}
+`;
+
+function writeTemp(name: string, content: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'orchestron-config-'));
+  const file = path.join(dir, name);
+  writeFileSync(file, content);
+  return file;
+}
+
+function problemsOf(load: () => unknown): string[] {
+  try {
+    load();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('accepts the seed YAML exactly as written and resolves durations and sizes', () => {
+    const config = loadConfig({ file: writeTemp('seed.yaml', SEED), env: {} });
+    expect(config.api).toMatchObject({ address: ':8080', rate_limit: 100, rate_limit_burst: 20 });
+    expect(config.api.max_payload_size).toBe(1024 * 1024);
+    expect(config.database).toMatchObject({ host: 'localhost', port: 5432, name: 'orchestron', max_connections: 20 });
+    expect(config.broker.type).toBe('rabbitmq');
+    expect(config.broker.rabbitmq.prefetch_count).toBe(100);
+    expect(config.routing).toEqual({
+      default_topic: 'events',
+      default_exchange: 'events',
+      default_routing_key: '#',
+      max_retries: 3,
+    });
+    expect(config.outbox.process_interval).toBe(5_000);
+    expect(config.outbox.batch_size).toBe(100);
+  });
+
+  it('finds the file from --config, then from ORCHESTRON_CONFIG', () => {
+    const file = writeTemp('a.yaml', 'outbox: {batch_size: 7}\n');
+    expect(loadConfig({ argv: ['--config', file], env: {} }).outbox.batch_size).toBe(7);
+    expect(loadConfig({ argv: [`--config=${file}`], env: {} }).outbox.batch_size).toBe(7);
+    expect(loadConfig({ env: { ORCHESTRON_CONFIG: file } }).outbox.batch_size).toBe(7);
+  });
+
+  it('runs on defaults alone', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.broker.type).toBe('rabbitmq');
+    expect(config.outbox.concurrency).toBe(1);
+  });
+
+  it('lets environment variables override the file, and parses lists and durations from text', () => {
+    const config = loadConfig({
+      file: writeTemp('seed.yaml', SEED),
+      env: {
+        ORCHESTRON_BROKER_TYPE: 'kafka',
+        KAFKA_BROKERS: 'a:9092, b:9092',
+        ORCHESTRON_OUTBOX_PROCESS_INTERVAL: '250ms',
+        ORCHESTRON_API_RATE_LIMIT: '5',
+        DATABASE_URL: 'postgres://u@db/x',
+      },
+    });
+    expect(config.broker.type).toBe('kafka');
+    expect(config.broker.kafka.brokers).toEqual(['a:9092', 'b:9092']);
+    expect(config.outbox.process_interval).toBe(250);
+    expect(config.api.rate_limit).toBe(5);
+    expect(config.database.url).toBe('postgres://u@db/x');
+  });
+
+  it('reads a secret from the file named by <VAR>_FILE', () => {
+    const secret = writeTemp('pw', 's3cret\n');
+    const config = loadConfig({ env: { ORCHESTRON_DATABASE_PASSWORD_FILE: secret } });
+    expect(config.database.password).toBe('s3cret');
+    expect(redactConfig(config).database.password).toBe('[redacted]');
+  });
+
+  it('lists every problem at once', () => {
+    const file = writeTemp(
+      'bad.yaml',
+      'api: {rate_limit: -1, address: "nowhere"}\nbroker: {type: nats}\noutbox: {process_interval: soon}\nunknown_section: 1\n',
+    );
+    const problems = problemsOf(() => loadConfig({ file, env: { ORCHESTRON_DATABASE_PORT_FILE: '/does/not/exist' } }));
+    const text = problems.join('\n');
+    expect(text).toMatch(/api\.rate_limit/);
+    expect(text).toMatch(/api\.address/);
+    expect(text).toMatch(/broker\.type/);
+    expect(text).toMatch(/outbox\.process_interval/);
+    expect(text).toMatch(/unknown_section/);
+    expect(text).toMatch(/ORCHESTRON_DATABASE_PORT_FILE/);
+    expect(problems.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('rejects YAML that does not parse, and a missing file, with the file name', () => {
+    expect(problemsOf(() => loadConfig({ file: writeTemp('x.yaml', 'api: [1, 2'), env: {} }))[0]).toMatch(
+      /not valid YAML/,
+    );
+    expect(problemsOf(() => loadConfig({ file: '/no/such/orchestron.yaml', env: {} }))[0]).toMatch(
+      /cannot read config file \/no\/such\/orchestron.yaml/,
+    );
+  });
+
+  it('checks values that only make sense together', () => {
+    const problems = problemsOf(() =>
+      loadConfig({ env: { ORCHESTRON_OUTBOX_BATCH_SIZE: '0', ORCHESTRON_BROKER_KAFKA_SASL_MECHANISM: 'plain' } }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'outbox.batch_size: must be at least 1',
+        'broker.kafka.sasl: username and password are needed when a mechanism is set',
+      ]),
+    );
+  });
+
+  it('names an environment variable for every key', () => {
+    const keys = configKeys();
+    expect(keys.length).toBeGreaterThan(30);
+    const envs = keys.map((k) => k.env);
+    expect(new Set(envs).size).toBe(envs.length);
+    expect(keys.find((k) => k.path === 'api.rate_limit_burst')?.env).toBe('ORCHESTRON_API_RATE_LIMIT_BURST');
+  });
+});

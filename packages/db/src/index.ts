@@ -1,0 +1,13 @@
+export * from './client';
+export * from './ensure-database';
+export * from './migrate';
+export * from './uuid';
+export { OUTBOX_CHANNEL, type Executor } from './types';
+export * from './insert-events';
+export * from './insert-outbox';
+export * from './notify-outbox';
+export * from './claim-due-batch';
+export * from './mark-published';
+export * from './schedule-retries';
+export * from './dead-letter';
+export * from './outbox-stats';

@@ -1,0 +1,65 @@
+import winston from 'winston';
+
+/** The few methods components log with; they ask for this, not for winston. */
+export interface Logger {
+  error(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+  info(message: string, meta?: Record<string, unknown>): void;
+  debug(message: string, meta?: Record<string, unknown>): void;
+  child(meta: Record<string, unknown>): Logger;
+}
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export interface RootLogger extends Logger {
+  /** Changes the level at run time (config reload). */
+  setLevel(level: LogLevel): void;
+}
+
+/** Metadata keys that must never reach a log line, whatever a caller passes. */
+const SECRET_KEYS = /pass(word)?|secret|token|authorization|api[-_]?key|cookie|payload|^data$/i;
+
+const redactSecrets = winston.format((info) => {
+  for (const key of Object.keys(info)) {
+    if (SECRET_KEYS.test(key)) info[key] = '[redacted]';
+  }
+  return info;
+});
+
+/** JSON lines on stdout, one per entry, with the service name and an ISO timestamp. */
+export function createLogger(options: { service: string; level?: LogLevel; silent?: boolean }): RootLogger {
+  const logger = winston.createLogger({
+    level: options.level ?? 'info',
+    defaultMeta: { service: options.service },
+    format: winston.format.combine(
+      redactSecrets(),
+      winston.format.errors({ stack: true }),
+      winston.format.timestamp(),
+      winston.format.json(),
+    ),
+    transports: [new winston.transports.Console({ silent: options.silent ?? false })],
+  });
+  return wrap(logger, (level) => {
+    logger.level = level;
+  });
+}
+
+function wrap(logger: winston.Logger, setLevel: (level: LogLevel) => void): RootLogger {
+  return {
+    error: (message, meta) => logger.error(message, meta),
+    warn: (message, meta) => logger.warn(message, meta),
+    info: (message, meta) => logger.info(message, meta),
+    debug: (message, meta) => logger.debug(message, meta),
+    child: (meta) => wrap(logger.child(meta), setLevel),
+    setLevel,
+  };
+}
+
+/** Turns any thrown value into loggable fields without leaking payloads. */
+export function errorFields(error: unknown): Record<string, unknown> {
+  if (error instanceof Error) {
+    const cause = error.cause instanceof Error ? error.cause.message : undefined;
+    return { error: error.message, errorName: error.name, ...(cause ? { cause } : {}) };
+  }
+  return { error: String(error) };
+}

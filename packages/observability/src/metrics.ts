@@ -1,0 +1,121 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const METRIC_PREFIX = 'orchestron_';
+
+/** A registry with the process defaults (CPU, memory, event loop lag, GC). */
+export function createRegistry(service: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  return registry;
+}
+
+export interface HttpMetrics {
+  requests: Counter<'method' | 'route' | 'status'>;
+  duration: Histogram<'method' | 'route' | 'status'>;
+}
+
+export function httpMetrics(registry: Registry): HttpMetrics {
+  return {
+    requests: new Counter({
+      name: `${METRIC_PREFIX}http_requests_total`,
+      help: 'HTTP requests answered, by method, route and status code.',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: `${METRIC_PREFIX}http_request_duration_seconds`,
+      help: 'HTTP request duration, from first byte to response end.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+  };
+}
+
+export interface IngestMetrics extends HttpMetrics {
+  eventsReceived: Counter<'source' | 'type' | 'outcome'>;
+}
+
+export function ingestMetrics(registry: Registry): IngestMetrics {
+  return {
+    ...httpMetrics(registry),
+    eventsReceived: new Counter({
+      name: `${METRIC_PREFIX}events_received_total`,
+      help: 'Events received, by source, type and outcome (accepted, duplicate, rejected).',
+      labelNames: ['source', 'type', 'outcome'],
+      registers: [registry],
+    }),
+  };
+}
+
+export interface RelayMetrics {
+  claimed: Counter<'broker'>;
+  published: Counter<'broker' | 'destination'>;
+  failed: Counter<'broker' | 'reason'>;
+  deadLettered: Counter<'broker' | 'destination'>;
+  publishDuration: Histogram<'broker'>;
+  deliveryLatency: Histogram<'broker'>;
+  brokerUnavailable: Counter<'broker'>;
+  outboxPending: Gauge;
+  outboxOldestPendingAge: Gauge;
+}
+
+export function relayMetrics(registry: Registry): RelayMetrics {
+  return {
+    claimed: new Counter({
+      name: `${METRIC_PREFIX}outbox_claimed_total`,
+      help: 'Outbox rows claimed for publishing.',
+      labelNames: ['broker'],
+      registers: [registry],
+    }),
+    published: new Counter({
+      name: `${METRIC_PREFIX}outbox_published_total`,
+      help: 'Messages the broker acknowledged.',
+      labelNames: ['broker', 'destination'],
+      registers: [registry],
+    }),
+    failed: new Counter({
+      name: `${METRIC_PREFIX}outbox_failed_total`,
+      help: 'Messages the broker rejected (scheduled for retry or dead-lettered).',
+      labelNames: ['broker', 'reason'],
+      registers: [registry],
+    }),
+    deadLettered: new Counter({
+      name: `${METRIC_PREFIX}outbox_dead_lettered_total`,
+      help: 'Messages moved to the dead-letter queue after their last retry.',
+      labelNames: ['broker', 'destination'],
+      registers: [registry],
+    }),
+    publishDuration: new Histogram({
+      name: `${METRIC_PREFIX}publish_duration_seconds`,
+      help: 'Time for one publish call (a batch) until the broker acknowledged it.',
+      labelNames: ['broker'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    deliveryLatency: new Histogram({
+      name: `${METRIC_PREFIX}delivery_latency_seconds`,
+      help: 'Time from receipt by ingest to the broker acknowledgement.',
+      labelNames: ['broker'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
+    brokerUnavailable: new Counter({
+      name: `${METRIC_PREFIX}broker_unavailable_total`,
+      help: 'Batches put back because the broker could not be reached (no attempt counted).',
+      labelNames: ['broker'],
+      registers: [registry],
+    }),
+    outboxPending: new Gauge({
+      name: `${METRIC_PREFIX}outbox_pending`,
+      help: 'Outbox rows waiting to be published (refreshed periodically, not per scrape).',
+      registers: [registry],
+    }),
+    outboxOldestPendingAge: new Gauge({
+      name: `${METRIC_PREFIX}outbox_oldest_pending_age_seconds`,
+      help: 'Age of the oldest pending outbox row.',
+      registers: [registry],
+    }),
+  };
+}
