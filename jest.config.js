@@ -33,7 +33,7 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/{apps,packages}/*/test/**/*.int.test.ts', '<rootDir>/test/**/*.int.test.ts'],
       globalSetup: '<rootDir>/packages/testing/src/global-setup.ts',
-      testTimeout: 120_000,
+      setupFilesAfterEnv: ['<rootDir>/packages/testing/src/jest-integration-setup.ts'],
     },
   ],
 };

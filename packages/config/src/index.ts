@@ -4,3 +4,4 @@ export type { OrchestronConfig } from './schema';
 export { parseDuration, parseByteSize, parseListenAddress } from './formats';
 export type { ListenAddress } from './formats';
 export { amqpUrlFrom } from './connection';
+export { configurationReference } from './reference';

@@ -29,7 +29,7 @@ export async function startContainers(services: ReadonlyArray<keyof typeof SERVI
     } else {
       // Kafka advertises its listener address to clients, so the host port must equal the
       // container port: bind 9092 on the host to 9092 in the container.
-      const c = await new GenericContainer('apache/kafka:3.9.1')
+      const c = await new GenericContainer('apache/kafka:4.4.0')
         .withExposedPorts({ container: 9092, host: 9092 })
         .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
         .start();

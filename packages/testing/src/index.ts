@@ -1,2 +1,4 @@
 export * from './services';
 export * from './database';
+export * from './processes';
+export * from './tcp-proxy';

@@ -1,0 +1,38 @@
+import { configKeys } from './loader';
+
+function formatName(format: unknown): string {
+  if (Array.isArray(format)) return format.map((v) => JSON.stringify(v)).join(' \\| ');
+  if (typeof format === 'function') return format.name.toLowerCase();
+  const names: Record<string, string> = {
+    nat: 'integer ≥ 0',
+    port: 'port',
+    'duration-ms': 'duration ("5s", "250ms")',
+    'byte-size': 'size ("1MB")',
+    'listen-address': 'address (":8080")',
+    'string-list': 'list (comma-separated in env)',
+  };
+  return names[String(format)] ?? String(format);
+}
+
+/** docs/configuration.md, generated from the schema (`node scripts/gen-config-docs.js`). */
+export function configurationReference(): string {
+  const rows = configKeys().map((key) => {
+    const defaultValue = key.sensitive && key.default ? '(secret)' : JSON.stringify(key.default);
+    return `| \`${key.path}\` | \`${key.env}\` | ${formatName(key.format)} | \`${defaultValue}\` | ${key.doc} |`;
+  });
+  return [
+    '# Configuration reference',
+    '',
+    '<!-- Generated from packages/config/src/schema.ts by `node scripts/gen-config-docs.js`; do not edit. -->',
+    '',
+    'Sources, later ones winning: defaults, the YAML file (`--config FILE` or `ORCHESTRON_CONFIG`),',
+    'environment variables, then `<VAR>_FILE` (the file content, trimmed, is the value of `<VAR>`;',
+    'meant for secrets mounted as files). Unknown keys and invalid values stop the process at start,',
+    'with every problem listed.',
+    '',
+    '| key | environment | type | default | meaning |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+}
