@@ -1,4 +1,12 @@
-import { amqpUrl, createTestDatabase, eventually, startApp, startTcpProxy, type AppProcess, type TestDatabase } from '@orchestron/testing';
+import {
+  amqpUrl,
+  createTestDatabase,
+  eventually,
+  startApp,
+  startTcpProxy,
+  type AppProcess,
+  type TestDatabase,
+} from '@orchestron/testing';
 import { consumeRabbitMq, postEvents, postMany, signup, uniqueName, type Received } from './harness';
 
 // The whole pipeline as deployed: ingest and relay as separate processes (built dist/),

@@ -12,7 +12,13 @@ const settings: IngestSettings = {
   rateLimit: 0,
   rateLimitBurst: 0,
   trustProxy: false,
-  routing: { broker: 'rabbitmq', default_topic: 'events', default_exchange: 'events', default_routing_key: '#', max_retries: 3 },
+  routing: {
+    broker: 'rabbitmq',
+    default_topic: 'events',
+    default_exchange: 'events',
+    default_routing_key: '#',
+    max_retries: 3,
+  },
 };
 
 const signup = (n: number) => ({
@@ -75,7 +81,12 @@ describe('POST /events', () => {
     expect(event).toMatchObject({ type: 'user.signed_up', source: 'default', schema_version: 2 });
     const outbox = await database.db('outbox').where({ event_id: id });
     expect(outbox).toEqual([
-      expect.objectContaining({ broker: 'rabbitmq', destination: 'events', routing_key: 'user.signed_up', status: 'pending' }),
+      expect.objectContaining({
+        broker: 'rabbitmq',
+        destination: 'events',
+        routing_key: 'user.signed_up',
+        status: 'pending',
+      }),
     ]);
     expect(response.headers.get('x-request-id')).toBeTruthy();
   });
@@ -106,21 +117,48 @@ describe('POST /events', () => {
     expect(response.status).toBe(202);
     const { id } = (await response.json()) as { id: string };
     const event = await database.db('events').where({ id }).first();
-    expect(JSON.stringify(event.payload)).toBe('{"amount":5,"currency":"EUR","metadata":{"__proto__":"x"},"payment_id":"p1"}');
+    expect(JSON.stringify(event.payload)).toBe(
+      '{"amount":5,"currency":"EUR","metadata":{"__proto__":"x"},"payment_id":"p1"}',
+    );
   });
 
   describe('rejects bad input with its status, a problem document, and no row', () => {
     const cases: Array<[string, () => Promise<Response>, number, string]> = [
       ['malformed JSON', () => post('{"type": "user.signed_up", "data": '), 400, 'malformed-json'],
       ['invalid UTF-8', () => post(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d])), 400, 'malformed-json'],
-      ['a wrong content type', () => post(JSON.stringify(signup(1)), { 'content-type': 'text/plain' }), 415, 'unsupported-media-type'],
+      [
+        'a wrong content type',
+        () => post(JSON.stringify(signup(1)), { 'content-type': 'text/plain' }),
+        415,
+        'unsupported-media-type',
+      ],
       ['no content type', () => post(JSON.stringify(signup(1)), {}), 415, 'unsupported-media-type'],
-      ['a body over max_payload_size', () => post(JSON.stringify({ ...signup(1), pad: 'x'.repeat(70_000) })), 413, 'payload-too-large'],
-      ['a schema violation', () => post(JSON.stringify({ type: 'user.signed_up', data: { user_id: 'u1', email: 'nope' } })), 422, 'schema-validation'],
-      ['an unknown event type', () => post(JSON.stringify({ type: 'no.such.type', data: {} })), 422, 'unknown-event-type'],
+      [
+        'a body over max_payload_size',
+        () => post(JSON.stringify({ ...signup(1), pad: 'x'.repeat(70_000) })),
+        413,
+        'payload-too-large',
+      ],
+      [
+        'a schema violation',
+        () => post(JSON.stringify({ type: 'user.signed_up', data: { user_id: 'u1', email: 'nope' } })),
+        422,
+        'schema-validation',
+      ],
+      [
+        'an unknown event type',
+        () => post(JSON.stringify({ type: 'no.such.type', data: {} })),
+        422,
+        'unknown-event-type',
+      ],
       ['an empty batch', () => post('[]'), 400, 'empty-batch'],
       ['an envelope without type', () => post(JSON.stringify({ data: {} })), 400, 'invalid-envelope'],
-      ['a batch with one bad event', () => post(JSON.stringify([signup(1), { type: 'user.signed_up', data: {} }])), 422, 'schema-validation'],
+      [
+        'a batch with one bad event',
+        () => post(JSON.stringify([signup(1), { type: 'user.signed_up', data: {} }])),
+        422,
+        'schema-validation',
+      ],
     ];
 
     it.each(cases)('%s', async (_name, send, status, slug) => {

@@ -111,7 +111,10 @@ describe('settling a batch', () => {
     await database.db.transaction(async (trx) => {
       const [a, b, c] = await claimDueBatch(trx, { limit: 3, brokers: ['rabbitmq'] });
       await markPublished(trx, [a!.id]);
-      await scheduleRetries(trx, [{ id: b!.id, error: 'rejected: too large' }], { baseDelayMs: 60_000, maxDelayMs: 600_000 });
+      await scheduleRetries(trx, [{ id: b!.id, error: 'rejected: too large' }], {
+        baseDelayMs: 60_000,
+        maxDelayMs: 600_000,
+      });
       await deadLetter(trx, [{ id: c!.id, error: 'unroutable' }]);
     });
     const rows = await database.db('outbox').orderBy('id');
@@ -123,7 +126,13 @@ describe('settling a batch', () => {
     expect(delayMs).toBeLessThanOrEqual(60_000);
     const dead = await database.db('dead_letter_queue');
     expect(dead).toEqual([
-      expect.objectContaining({ outbox_id: rows[2].id, event_id: rows[2].event_id, error: 'unroutable', attempts: 1, status: 'dead' }),
+      expect.objectContaining({
+        outbox_id: rows[2].id,
+        event_id: rows[2].event_id,
+        error: 'unroutable',
+        attempts: 1,
+        status: 'dead',
+      }),
     ]);
     // Nothing is due now: the retry waits for its backoff, the others are settled.
     const due = await database.db.transaction((t) => claimDueBatch(t, { limit: 10, brokers: ['rabbitmq'] }));
