@@ -3,16 +3,13 @@ import type { Knex } from 'knex';
 import type { Registry } from 'prom-client';
 import { isConnectionError, ping } from '@orchestron/db';
 import { runChecks, type IngestMetrics, type Logger, errorFields } from '@orchestron/observability';
-import { routeEvent, type RoutingDefaults } from '@orchestron/routing';
+import type { RoutingDefaults } from '@orchestron/routing';
 import type { SchemaRegistry } from '@orchestron/schemas';
-import { parseJsonBody, requireJsonContentType } from './body';
-import { parseEnvelopes } from './envelope';
 import { recordHttpMetrics, routeLabel } from './http-metrics';
 import { Problem, sendProblem } from './problem';
 import { limitRequests } from './rate-limit';
 import { requestId, requestIdOf } from './request-id';
-import { storeEvents } from './store-events';
-import { validateEvents } from './validate-events';
+import { eventsRouter } from './routes/events';
 
 export interface IngestSettings {
   maxPayloadBytes: number;
@@ -31,9 +28,6 @@ export interface IngestDependencies {
   metrics: IngestMetrics;
   settings: IngestSettings;
 }
-
-/** Events without a `source` in their envelope are stored under this one. */
-export const DEFAULT_SOURCE = 'default';
 
 /** The ingest HTTP API. It writes to Postgres only; it never talks to a broker. */
 export function createIngestApp(deps: IngestDependencies): express.Express {
@@ -56,45 +50,12 @@ export function createIngestApp(deps: IngestDependencies): express.Express {
     res.type(deps.registry.contentType).send(await deps.registry.metrics());
   });
 
-  app.post(
-    '/events',
-    routeLabel('/events'),
-    limitRequests({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst }),
-    (req, _res, next) => {
-      requireJsonContentType(req);
-      next();
-    },
-    express.raw({ type: () => true, limit: settings.maxPayloadBytes }),
-    async (req, res) => {
-      const body = parseJsonBody(req.body);
-      const { events, batch } = parseEnvelopes(body, settings.maxBatchSize);
-      const versions = validateEvents(schemas, events, batch);
-      const rid = requestIdOf(res);
-      const toStore = events.map((e, i) => {
-        const source = e.source ?? DEFAULT_SOURCE;
-        return {
-          source,
-          type: e.type,
-          schemaVersion: versions[i] as number,
-          idempotencyKey: e.id,
-          data: e.data,
-          headers: {
-            'content-type': 'application/json',
-            'request-id': rid,
-            ...(e.time ? { time: e.time } : {}),
-          },
-          destinations: routeEvent({ type: e.type, source, partitionKey: e.partitionKey }, settings.routing),
-        };
-      });
-      const stored = await storeEvents(db, toStore);
-      const allDuplicates = stored.every((s) => !s.inserted);
-      stored.forEach((s, i) => {
-        const e = toStore[i] as (typeof toStore)[number];
-        metrics.eventsReceived.inc({ source: e.source, type: e.type, outcome: s.inserted ? 'accepted' : 'duplicate' });
-      });
-      logger.debug('events stored', { requestId: rid, eventIds: stored.map((s) => s.id), count: stored.length });
-      res.status(allDuplicates ? 200 : 202).json(batch ? { ids: stored.map((s) => s.id) } : { id: stored[0]?.id });
-    },
+  app.use(
+    eventsRouter(
+      { db, schemas, logger, metrics, routing: settings.routing },
+      { maxPayloadBytes: settings.maxPayloadBytes, maxBatchSize: settings.maxBatchSize },
+      [limitRequests({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst })],
+    ),
   );
 
   app.use((req, res) => {

@@ -1,19 +1,8 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { EVENT_TYPE_PATTERN } from '@orchestron/schemas';
+import type { IncomingEvent } from './incoming-event';
 import { Problem, type ProblemError } from './problem';
-
-/** An event as the sender described it, after the envelope was checked. */
-export interface EnvelopeEvent {
-  type: string;
-  data: unknown;
-  /** The sender's id: the idempotency key of the event within its source. */
-  id: string | null;
-  source: string | null;
-  time: string | null;
-  schemaVersion: number | null;
-  partitionKey: string | null;
-}
 
 /** The native envelope: {type, data, id?, source?, time?, schema_version?, partition_key?}. */
 const envelopeSchema = {
@@ -39,7 +28,7 @@ const validateEnvelope = ajv.compile(envelopeSchema);
  * Checks a parsed body: one envelope, or a non-empty array of them of at most `maxBatch`.
  * Throws a 400 Problem listing every envelope error with its JSON pointer.
  */
-export function parseEnvelopes(body: unknown, maxBatch: number): { events: EnvelopeEvent[]; batch: boolean } {
+export function parseEnvelopes(body: unknown, maxBatch: number): { events: IncomingEvent[]; batch: boolean } {
   const batch = Array.isArray(body);
   const items: unknown[] = batch ? body : [body];
   if (batch && items.length === 0) {
@@ -67,16 +56,21 @@ export function parseEnvelopes(body: unknown, maxBatch: number): { events: Envel
   }
   return {
     batch,
-    events: items.map((item) => {
+    events: items.map((item, index) => {
       const e = item as Record<string, unknown>;
+      const pointer = batch ? `/${index}` : '';
       return {
         type: e.type as string,
         data: e.data,
-        id: (e.id as string | undefined) ?? null,
+        idempotencyKey: (e.id as string | undefined) ?? null,
         source: (e.source as string | undefined) ?? null,
         time: (e.time as string | undefined) ?? null,
         schemaVersion: (e.schema_version as number | undefined) ?? null,
         partitionKey: (e.partition_key as string | undefined) ?? null,
+        dataContentType: 'application/json',
+        attributes: {},
+        pointer,
+        dataPointer: `${pointer}/data`,
       };
     }),
   };

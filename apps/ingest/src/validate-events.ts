@@ -1,5 +1,5 @@
 import type { SchemaRegistry } from '@orchestron/schemas';
-import type { EnvelopeEvent } from './envelope';
+import type { IncomingEvent } from './incoming-event';
 import { Problem, type ProblemError } from './problem';
 
 /**
@@ -7,18 +7,18 @@ import { Problem, type ProblemError } from './problem';
  * checked and every violation is reported (422), pointing into the request body; events
  * of an unknown type or schema version are 422 too. Returns each event's schema version.
  */
-export function validateEvents(registry: SchemaRegistry, events: readonly EnvelopeEvent[], batch: boolean): number[] {
+export function validateEvents(registry: SchemaRegistry, events: readonly IncomingEvent[]): number[] {
   const errors: ProblemError[] = [];
-  const versions = events.map((event, index) => {
-    const at = batch ? `/${index}` : '';
+  const versions = events.map((event) => {
     const outcome = registry.validate(event.type, event.schemaVersion, event.data);
     if (outcome.ok) return outcome.version;
     if (outcome.reason === 'invalid') {
-      for (const v of outcome.violations) errors.push({ pointer: `${at}/data${v.pointer}`, message: v.message });
+      for (const v of outcome.violations)
+        errors.push({ pointer: `${event.dataPointer}${v.pointer}`, message: v.message });
       return outcome.version;
     }
     errors.push({
-      pointer: outcome.reason === 'unknown-type' ? `${at}/type` : `${at}/schema_version`,
+      pointer: outcome.reason === 'unknown-type' ? `${event.pointer}/type` : `${event.pointer}/schema_version`,
       message: outcome.message,
     });
     return 0;

@@ -20,7 +20,19 @@ describe('parseEnvelopes', () => {
     );
     expect(batch).toBe(false);
     expect(events).toEqual([
-      { type: 'a.b', data: { x: 1 }, id: 'k1', source: 'shop', time: null, schemaVersion: 2, partitionKey: 'p' },
+      {
+        type: 'a.b',
+        data: { x: 1 },
+        idempotencyKey: 'k1',
+        source: 'shop',
+        time: null,
+        schemaVersion: 2,
+        partitionKey: 'p',
+        dataContentType: 'application/json',
+        attributes: {},
+        pointer: '',
+        dataPointer: '/data',
+      },
     ]);
   });
 

@@ -1,0 +1,70 @@
+import type { Knex } from 'knex';
+import type { IngestMetrics, Logger } from '@orchestron/observability';
+import { routeEvent, type RoutingDefaults } from '@orchestron/routing';
+import type { SchemaRegistry } from '@orchestron/schemas';
+import type { IncomingEvent } from './incoming-event';
+import { storeEvents } from './store-events';
+import { validateEvents } from './validate-events';
+
+/** Events without a source of their own are stored under this one. */
+export const DEFAULT_SOURCE = 'default';
+
+export interface AcceptDependencies {
+  db: Knex;
+  schemas: SchemaRegistry;
+  logger: Logger;
+  metrics: IngestMetrics;
+  routing: RoutingDefaults;
+}
+
+/** Who sent the request and how: stored with every event of it. */
+export interface RequestContext {
+  requestId: string;
+  /** The source to use for events that name none. */
+  defaultSource: string;
+}
+
+export interface AcceptResult {
+  /** 202 when at least one event is new, 200 when every one was a re-delivery. */
+  status: 200 | 202;
+  body: { id: string } | { ids: string[] };
+}
+
+/**
+ * The one path every accepted event takes, whatever its wire format: validate all events
+ * (nothing is written unless every one passes), route each, and store them with their
+ * outbox rows in one transaction. Resolves after the commit.
+ */
+export async function acceptEvents(
+  deps: AcceptDependencies,
+  events: readonly IncomingEvent[],
+  context: RequestContext,
+  options: { batch: boolean },
+): Promise<AcceptResult> {
+  const versions = validateEvents(deps.schemas, events);
+  const toStore = events.map((e, i) => {
+    const source = e.source ?? context.defaultSource;
+    return {
+      source,
+      type: e.type,
+      schemaVersion: versions[i] as number,
+      idempotencyKey: e.idempotencyKey,
+      data: e.data,
+      headers: {
+        ...e.attributes,
+        'content-type': e.dataContentType,
+        'request-id': context.requestId,
+        ...(e.time ? { time: e.time } : {}),
+      },
+      destinations: routeEvent({ type: e.type, source, partitionKey: e.partitionKey }, deps.routing),
+    };
+  });
+  const stored = await storeEvents(deps.db, toStore);
+  stored.forEach((s, i) => {
+    const e = toStore[i] as (typeof toStore)[number];
+    deps.metrics.eventsReceived.inc({ source: e.source, type: e.type, outcome: s.inserted ? 'accepted' : 'duplicate' });
+  });
+  deps.logger.debug('events stored', { requestId: context.requestId, eventIds: stored.map((s) => s.id) });
+  const status = stored.every((s) => !s.inserted) ? 200 : 202;
+  return { status, body: options.batch ? { ids: stored.map((s) => s.id) } : { id: stored[0]?.id as string } };
+}

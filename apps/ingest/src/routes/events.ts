@@ -1,0 +1,36 @@
+import express, { type Router } from 'express';
+import { acceptEvents, DEFAULT_SOURCE, type AcceptDependencies } from '../accept-events';
+import { parseJsonBody, requireJsonContentType } from '../body';
+import { parseEnvelopes } from '../envelope';
+import { routeLabel } from '../http-metrics';
+import { requestIdOf } from '../request-id';
+
+/** POST /events: one native envelope or a batch of them. */
+export function eventsRouter(
+  deps: AcceptDependencies,
+  settings: { maxPayloadBytes: number; maxBatchSize: number },
+  guards: express.RequestHandler[],
+): Router {
+  const router = express.Router();
+  router.post(
+    '/events',
+    routeLabel('/events'),
+    ...guards,
+    (req, _res, next) => {
+      requireJsonContentType(req);
+      next();
+    },
+    express.raw({ type: () => true, limit: settings.maxPayloadBytes }),
+    async (req, res) => {
+      const { events, batch } = parseEnvelopes(parseJsonBody(req.body), settings.maxBatchSize);
+      const result = await acceptEvents(
+        deps,
+        events,
+        { requestId: requestIdOf(res), defaultSource: DEFAULT_SOURCE },
+        { batch },
+      );
+      res.status(result.status).json(result.body);
+    },
+  );
+  return router;
+}
