@@ -32,7 +32,11 @@ async function startPipeline(topic: string): Promise<AppProcess> {
     KAFKA_BROKERS: kafkaBrokers().join(','),
     ORCHESTRON_ROUTING_DEFAULT_TOPIC: topic,
   };
-  const ingest = await startApp('ingest', { ...common, ORCHESTRON_API_RATE_LIMIT: '0' });
+  const ingest = await startApp('ingest', {
+    ...common,
+    ORCHESTRON_API_RATE_LIMIT: '0',
+    ORCHESTRON_API_REQUIRE_API_KEY: 'false',
+  });
   running.push(ingest, await startApp('relay', { ...common, ORCHESTRON_OUTBOX_PROCESS_INTERVAL: '1s' }));
   return ingest;
 }

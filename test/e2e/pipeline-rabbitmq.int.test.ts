@@ -42,8 +42,11 @@ async function consume(): Promise<Received> {
 }
 
 async function outboxByStatus(): Promise<Record<string, number>> {
-  const rows = await database.db('outbox').select('status').count({ n: '*' }).groupBy('status');
-  return Object.fromEntries(rows.map((r) => [r.status as string, Number(r.n)]));
+  const rows = (await database.db('outbox').select('status').count({ n: '*' }).groupBy('status')) as Array<{
+    status: string;
+    n: number;
+  }>;
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
 
 beforeAll(async () => {
@@ -57,6 +60,7 @@ beforeEach(async () => {
     DATABASE_URL: database.url,
     ORCHESTRON_ROUTING_DEFAULT_EXCHANGE: exchange,
     ORCHESTRON_API_RATE_LIMIT: '0',
+    ORCHESTRON_API_REQUIRE_API_KEY: 'false',
   });
   running.push(ingest);
 });

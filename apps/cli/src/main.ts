@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '@orchestron/config';
+import { ApiKeyNameTakenError } from '@orchestron/db';
 import { migrate, UsageError } from './commands/migrate';
+import { keys } from './commands/keys';
 import { showOutboxStats } from './commands/outbox-stats';
 import { createOutput } from './output';
 
@@ -10,6 +12,10 @@ const USAGE = `usage: orchestron [--config FILE] [--json] <command>
 commands:
   migrate [latest|rollback|status]   apply, revert or list database migrations (default: latest)
   outbox stats                       outbox backlog and dead-letter counts
+  keys create --name NAME [--roles ingest] [--sources 'a,b*'] [--types 'order.*']
+                                     create an API key (shown once; only its hash is stored)
+  keys list                          list API keys (never the keys themselves)
+  keys revoke --name NAME            revoke an API key
 
 Configuration comes from defaults, the YAML file (--config or ORCHESTRON_CONFIG) and
 environment variables; see docs/configuration.md.`;
@@ -22,6 +28,10 @@ async function main(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      name: { type: 'string' },
+      roles: { type: 'string' },
+      sources: { type: 'string' },
+      types: { type: 'string' },
     },
   });
   const [command, action] = positionals;
@@ -39,6 +49,9 @@ async function main(argv: string[]): Promise<number> {
       if (action !== 'stats') throw new UsageError('usage: orchestron outbox stats');
       await showOutboxStats(config, out);
       return 0;
+    case 'keys':
+      await keys(config, action, values, out);
+      return 0;
     default:
       throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
   }
@@ -47,7 +60,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof UsageError || error instanceof ConfigError) {
+    if (error instanceof UsageError || error instanceof ConfigError || error instanceof ApiKeyNameTakenError) {
       process.stderr.write(`orchestron: ${error.message}\n`);
       process.exit(2);
     }

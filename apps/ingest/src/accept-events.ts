@@ -22,6 +22,11 @@ export interface RequestContext {
   requestId: string;
   /** The source to use for events that name none. */
   defaultSource: string;
+  /** Name of the API key that authenticated the request, if one did. */
+  apiKeyName: string | null;
+  /** W3C trace context of the request (generated when the caller sent none). */
+  traceparent: string;
+  tracestate?: string;
 }
 
 export interface AcceptResult {
@@ -54,6 +59,9 @@ export async function acceptEvents(
         ...e.attributes,
         'content-type': e.dataContentType,
         'request-id': context.requestId,
+        traceparent: context.traceparent,
+        ...(context.tracestate ? { tracestate: context.tracestate } : {}),
+        ...(context.apiKeyName ? { 'api-key': context.apiKeyName } : {}),
         ...(e.time ? { time: e.time } : {}),
       },
       destinations: routeEvent({ type: e.type, source, partitionKey: e.partitionKey }, deps.routing),

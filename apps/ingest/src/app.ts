@@ -9,6 +9,8 @@ import { recordHttpMetrics, routeLabel } from './http-metrics';
 import { Problem, sendProblem } from './problem';
 import { limitRequests } from './rate-limit';
 import { requestId, requestIdOf } from './request-id';
+import type { ApiKeyCache } from './auth/api-key-cache';
+import { authenticate } from './auth/authenticate';
 import { eventsRouter } from './routes/events';
 
 export interface IngestSettings {
@@ -17,11 +19,14 @@ export interface IngestSettings {
   rateLimit: number;
   rateLimitBurst: number;
   trustProxy: boolean;
+  /** Refuse requests without an API key (401); a presented key is always checked. */
+  requireApiKey: boolean;
   routing: RoutingDefaults;
 }
 
 export interface IngestDependencies {
   db: Knex;
+  apiKeys: ApiKeyCache;
   schemas: SchemaRegistry;
   logger: Logger;
   registry: Registry;
@@ -54,7 +59,10 @@ export function createIngestApp(deps: IngestDependencies): express.Express {
     eventsRouter(
       { db, schemas, logger, metrics, routing: settings.routing },
       { maxPayloadBytes: settings.maxPayloadBytes, maxBatchSize: settings.maxBatchSize },
-      [limitRequests({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst })],
+      [
+        authenticate(deps.apiKeys, { required: settings.requireApiKey }),
+        limitRequests({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst }),
+      ],
     ),
   );
 

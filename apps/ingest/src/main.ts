@@ -6,15 +6,22 @@ import { createDatabase } from '@orchestron/db';
 import { createLogger, createRegistry, ingestMetrics } from '@orchestron/observability';
 import { SchemaRegistry } from '@orchestron/schemas';
 import { createIngestApp } from './app';
+import { ApiKeyCache } from './auth/api-key-cache';
 
 async function main(): Promise<void> {
   const config = loadConfig({ argv: process.argv.slice(2) });
   const logger = createLogger({ service: 'ingest', level: config.log.level });
   const schemas = SchemaRegistry.loadFromDirectory(path.resolve(config.schemas.directory));
   const db = createDatabase(config.database, 'orchestron-ingest');
+  const apiKeys = new ApiKeyCache(db, logger, {
+    refreshMs: config.api.key_refresh_interval,
+    flushMs: config.api.key_usage_flush_interval,
+  });
+  await apiKeys.start();
   const registry = createRegistry('ingest');
   const app = createIngestApp({
     db,
+    apiKeys,
     schemas,
     logger,
     registry,
@@ -25,6 +32,7 @@ async function main(): Promise<void> {
       rateLimit: config.api.rate_limit,
       rateLimitBurst: config.api.rate_limit_burst,
       trustProxy: config.api.trust_proxy,
+      requireApiKey: config.api.require_api_key,
       routing: { broker: config.broker.type, ...config.routing },
     },
   });
@@ -56,6 +64,7 @@ async function main(): Promise<void> {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    await apiKeys.stop();
     await db.destroy();
     clearTimeout(deadline);
     logger.info('stopped');

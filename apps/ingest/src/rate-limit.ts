@@ -1,10 +1,11 @@
 import type { RequestHandler } from 'express';
 import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
+import { apiKeyOf } from './auth/authenticate';
 import { Problem, sendProblem } from './problem';
 import { requestIdOf } from './request-id';
 
 /**
- * Per-client limit over a one-second window: `rate_limit` requests per second plus
+ * Per-client limit (per API key; per IP for requests without one) over a one-second window: `rate_limit` requests per second plus
  * `rate_limit_burst` extra. Counters live in this process (per replica); see
  * docs/architecture.md. A limit of 0 turns limiting off.
  */
@@ -15,7 +16,10 @@ export function limitRequests(options: { ratePerSecond: number; burst: number })
     limit: options.ratePerSecond + options.burst,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+    keyGenerator: (req, res) => {
+      const apiKey = apiKeyOf(res);
+      return apiKey ? `key:${apiKey.id}` : `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
+    },
     handler: (req, res, _next, limiterOptions) => {
       const retryAfter = String(Math.ceil(limiterOptions.windowMs / 1000));
       sendProblem(

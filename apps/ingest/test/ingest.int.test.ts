@@ -5,6 +5,7 @@ import { createRegistry, createLogger, ingestMetrics } from '@orchestron/observa
 import { SchemaRegistry } from '@orchestron/schemas';
 import { createTestDatabase, type TestDatabase } from '@orchestron/testing';
 import { createIngestApp, type IngestSettings } from '../src/app';
+import { ApiKeyCache } from '../src/auth/api-key-cache';
 
 const settings: IngestSettings = {
   maxPayloadBytes: 64 * 1024,
@@ -12,12 +13,12 @@ const settings: IngestSettings = {
   rateLimit: 0,
   rateLimitBurst: 0,
   trustProxy: false,
+  requireApiKey: false,
   routing: {
     broker: 'rabbitmq',
     default_topic: 'events',
     default_exchange: 'events',
     default_routing_key: '#',
-    max_retries: 3,
   },
 };
 
@@ -29,13 +30,19 @@ const signup = (n: number) => ({
 let database: TestDatabase;
 let server: http.Server;
 let baseUrl: string;
+const caches: ApiKeyCache[] = [];
 
 async function startIngest(overrides: Partial<IngestSettings> = {}): Promise<{ server: http.Server; url: string }> {
   const registry = createRegistry('ingest');
+  const logger = createLogger({ service: 'ingest', silent: !process.env.TEST_LOGS });
+  const apiKeys = new ApiKeyCache(database.db, logger, { refreshMs: 60_000, flushMs: 60_000 });
+  await apiKeys.start();
+  caches.push(apiKeys);
   const app = createIngestApp({
     db: database.db,
+    apiKeys,
     schemas: SchemaRegistry.loadFromDirectory(path.join(__dirname, '../../../schemas')),
-    logger: createLogger({ service: 'ingest', silent: !process.env.TEST_LOGS }),
+    logger,
     registry,
     metrics: ingestMetrics(registry),
     settings: { ...settings, ...overrides },
@@ -64,6 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
+  await Promise.all(caches.map((c) => c.stop()));
   await database.drop();
 });
 

@@ -11,3 +11,5 @@ export * from './mark-published';
 export * from './schedule-retries';
 export * from './dead-letter';
 export * from './outbox-stats';
+export * from './api-keys';
+export * from './api-key-material';

@@ -62,8 +62,8 @@ describe('insertEvents', () => {
     expect(again[0]).toEqual({ id: first.id, inserted: false });
     expect(again[1]?.inserted).toBe(true);
     expect(again[2]).toEqual({ id: again[1]?.id, inserted: false });
-    const [{ n }] = (await database.db('events').count({ n: '*' })) as Array<{ n: string }>;
-    expect(Number(n)).toBe(2);
+    const [row] = (await database.db('events').count({ n: '*' })) as Array<{ n: string }>;
+    expect(Number(row?.n)).toBe(2);
   });
 
   it('treats the same key from another source as another event', async () => {

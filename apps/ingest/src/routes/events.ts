@@ -2,7 +2,10 @@ import express, { type Router } from 'express';
 import { acceptEvents, DEFAULT_SOURCE, type AcceptDependencies } from '../accept-events';
 import { parseJsonBody, requireJsonContentType } from '../body';
 import { parseEnvelopes } from '../envelope';
+import { apiKeyOf } from '../auth/authenticate';
+import { authorizeEvents } from '../auth/authorize';
 import { routeLabel } from '../http-metrics';
+import { traceContextOf } from '../trace-context';
 import { requestIdOf } from '../request-id';
 
 /** POST /events: one native envelope or a batch of them. */
@@ -23,10 +26,13 @@ export function eventsRouter(
     express.raw({ type: () => true, limit: settings.maxPayloadBytes }),
     async (req, res) => {
       const { events, batch } = parseEnvelopes(parseJsonBody(req.body), settings.maxBatchSize);
+      const apiKey = apiKeyOf(res);
+      const defaultSource = apiKey?.name ?? DEFAULT_SOURCE;
+      authorizeEvents(apiKey, events, defaultSource);
       const result = await acceptEvents(
         deps,
         events,
-        { requestId: requestIdOf(res), defaultSource: DEFAULT_SOURCE },
+        { requestId: requestIdOf(res), defaultSource, apiKeyName: apiKey?.name ?? null, ...traceContextOf(req) },
         { batch },
       );
       res.status(result.status).json(result.body);

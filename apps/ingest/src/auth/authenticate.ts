@@ -1,0 +1,54 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ApiKeyRecord } from '@orchestron/db';
+import { Problem } from '../problem';
+import type { ApiKeyCache } from './api-key-cache';
+
+/** The key that authenticated this request, if any. */
+export function apiKeyOf(res: Response): ApiKeyRecord | undefined {
+  return res.locals.apiKey as ApiKeyRecord | undefined;
+}
+
+function presentedKey(req: Request): string | undefined {
+  const authorization = req.get('authorization');
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return match ? match[1] : '';
+  }
+  return req.get('x-api-key');
+}
+
+const unauthorized = (detail: string): Problem =>
+  new Problem(401, 'unauthorized', 'Unauthorized', detail, undefined, {
+    'WWW-Authenticate': 'Bearer realm="orchestron"',
+  });
+
+/**
+ * Authenticates `Authorization: Bearer <key>` or `X-API-Key: <key>`. A presented key must be
+ * valid (401 otherwise) whether or not keys are required; without one the request passes only
+ * when `required` is false.
+ */
+export function authenticate(cache: ApiKeyCache, options: { required: boolean }): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const key = presentedKey(req);
+    if ((key !== undefined || options.required) && !cache.isLoaded()) {
+      throw new Problem(
+        503,
+        'database-unavailable',
+        'Service unavailable',
+        'API keys cannot be loaded yet; retry later',
+        undefined,
+        {
+          'Retry-After': '5',
+        },
+      );
+    }
+    if (key === undefined) {
+      if (options.required) throw unauthorized('an API key is required (Authorization: Bearer <key> or X-API-Key)');
+      return next();
+    }
+    const record = key === '' ? undefined : cache.authenticate(key);
+    if (!record) throw unauthorized('the API key is not valid or has been revoked');
+    res.locals.apiKey = record;
+    next();
+  };
+}
