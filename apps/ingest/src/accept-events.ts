@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { IngestMetrics, Logger } from '@orchestron/observability';
-import { routeEvent, type RoutingDefaults } from '@orchestron/routing';
+import { routeEvent, type RoutingTable } from '@orchestron/routing';
 import type { SchemaRegistry } from '@orchestron/schemas';
 import type { IncomingEvent } from './incoming-event';
 import { storeEvents } from './store-events';
@@ -14,7 +14,8 @@ export interface AcceptDependencies {
   schemas: SchemaRegistry;
   logger: Logger;
   metrics: IngestMetrics;
-  routing: RoutingDefaults;
+  /** The routing table in force (read per request, so a reload applies to the next one). */
+  routing: () => RoutingTable;
 }
 
 /** Who sent the request and how: stored with every event of it. */
@@ -27,6 +28,10 @@ export interface RequestContext {
   /** W3C trace context of the request (generated when the caller sent none). */
   traceparent: string;
   tracestate?: string;
+  /** An event type without a schema: 422 (`reject`, the default), or stored unvalidated (`accept`). */
+  unknownTypes?: 'reject' | 'accept';
+  /** Attributes stored with every event of the request (per-source enrichment). */
+  staticFields?: Record<string, string>;
 }
 
 export interface AcceptResult {
@@ -46,17 +51,20 @@ export async function acceptEvents(
   context: RequestContext,
   options: { batch: boolean },
 ): Promise<AcceptResult> {
-  const versions = validateEvents(deps.schemas, events);
+  const versions = validateEvents(deps.schemas, events, { acceptUnknownTypes: context.unknownTypes === 'accept' });
+  // One table for the whole request: a reload mid-request must not split a batch's routes.
+  const routing = deps.routing();
   const toStore = events.map((e, i) => {
     const source = e.source ?? context.defaultSource;
     return {
       source,
       type: e.type,
-      schemaVersion: versions[i] as number,
+      schemaVersion: versions[i] ?? null,
       idempotencyKey: e.idempotencyKey,
       data: e.data,
       headers: {
         ...e.attributes,
+        ...context.staticFields,
         'content-type': e.dataContentType,
         'request-id': context.requestId,
         traceparent: context.traceparent,
@@ -64,7 +72,7 @@ export async function acceptEvents(
         ...(context.apiKeyName ? { 'api-key': context.apiKeyName } : {}),
         ...(e.time ? { time: e.time } : {}),
       },
-      destinations: routeEvent({ type: e.type, source, partitionKey: e.partitionKey }, deps.routing),
+      destinations: routeEvent({ type: e.type, source, data: e.data, partitionKey: e.partitionKey }, routing),
     };
   });
   const stored = await storeEvents(deps.db, toStore);

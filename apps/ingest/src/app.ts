@@ -1,9 +1,10 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import type { Registry } from 'prom-client';
+import type { WebhookSourcesConfig } from '@orchestron/config';
 import { isConnectionError, ping } from '@orchestron/db';
 import { runChecks, type IngestMetrics, type Logger, errorFields } from '@orchestron/observability';
-import type { RoutingDefaults } from '@orchestron/routing';
+import type { RoutingTable } from '@orchestron/routing';
 import type { SchemaRegistry } from '@orchestron/schemas';
 import { recordHttpMetrics, routeLabel } from './http-metrics';
 import { Problem, sendProblem } from './problem';
@@ -12,6 +13,8 @@ import { requestId, requestIdOf } from './request-id';
 import type { ApiKeyCache } from './auth/api-key-cache';
 import { authenticate } from './auth/authenticate';
 import { eventsRouter } from './routes/events';
+import { webhooksRouter } from './routes/webhooks';
+import { compileWebhookSources } from './webhooks/sources';
 
 export interface IngestSettings {
   maxPayloadBytes: number;
@@ -21,7 +24,9 @@ export interface IngestSettings {
   trustProxy: boolean;
   /** Refuse requests without an API key (401); a presented key is always checked. */
   requireApiKey: boolean;
-  routing: RoutingDefaults;
+  routing: RoutingTable;
+  /** Senders of POST /webhooks/:source (config `sources`); none when absent. */
+  webhookSources?: WebhookSourcesConfig;
 }
 
 export interface IngestDependencies {
@@ -57,12 +62,22 @@ export function createIngestApp(deps: IngestDependencies): express.Express {
 
   app.use(
     eventsRouter(
-      { db, schemas, logger, metrics, routing: settings.routing },
+      { db, schemas, logger, metrics, routing: () => settings.routing },
       { maxPayloadBytes: settings.maxPayloadBytes, maxBatchSize: settings.maxBatchSize },
       [
         authenticate(deps.apiKeys, { required: settings.requireApiKey }),
         limitRequests({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst }),
       ],
+    ),
+  );
+
+  // Webhook senders authenticate by their signature, not by an API key.
+  const webhookSources = compileWebhookSources(settings.webhookSources ?? {});
+  app.use(
+    webhooksRouter(
+      { db, schemas, logger, metrics, routing: () => settings.routing },
+      { maxPayloadBytes: settings.maxPayloadBytes, sources: () => webhookSources },
+      [limitRequests({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst })],
     ),
   );
 

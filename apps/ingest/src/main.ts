@@ -33,6 +33,7 @@ async function main(): Promise<void> {
       rateLimitBurst: config.api.rate_limit_burst,
       trustProxy: config.api.trust_proxy,
       requireApiKey: config.api.require_api_key,
+      webhookSources: config.sources,
       routing: { broker: config.broker.type, ...config.routing },
     },
   });

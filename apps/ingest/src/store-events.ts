@@ -5,7 +5,8 @@ import type { Destination } from '@orchestron/routing';
 export interface EventToStore {
   source: string;
   type: string;
-  schemaVersion: number;
+  /** Null for an event stored without schema validation (a source accepting unknown types). */
+  schemaVersion: number | null;
   idempotencyKey: string | null;
   data: unknown;
   headers: Record<string, string>;

@@ -5,13 +5,20 @@ import { Problem, type ProblemError } from './problem';
 /**
  * Validates every event's `data` against its type's schema. All events of a batch are
  * checked and every violation is reported (422), pointing into the request body; events
- * of an unknown type or schema version are 422 too. Returns each event's schema version.
+ * of an unknown type or schema version are 422 too, unless `acceptUnknownTypes`: then an event
+ * of a type without any schema passes unvalidated. Returns each event's schema version (null
+ * for an unvalidated one).
  */
-export function validateEvents(registry: SchemaRegistry, events: readonly IncomingEvent[]): number[] {
+export function validateEvents(
+  registry: SchemaRegistry,
+  events: readonly IncomingEvent[],
+  options: { acceptUnknownTypes?: boolean } = {},
+): Array<number | null> {
   const errors: ProblemError[] = [];
   const versions = events.map((event) => {
     const outcome = registry.validate(event.type, event.schemaVersion, event.data);
     if (outcome.ok) return outcome.version;
+    if (outcome.reason === 'unknown-type' && options.acceptUnknownTypes) return null;
     if (outcome.reason === 'invalid') {
       for (const v of outcome.violations)
         errors.push({ pointer: `${event.dataPointer}${v.pointer}`, message: v.message });

@@ -88,6 +88,7 @@ async function startIngest(rateLimit: number): Promise<{ server: http.Server; ur
         default_topic: 't',
         default_exchange: 'e',
         default_routing_key: '#',
+        rules: [],
       },
     },
   });

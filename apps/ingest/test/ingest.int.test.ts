@@ -19,6 +19,7 @@ const settings: IngestSettings = {
     default_topic: 'events',
     default_exchange: 'events',
     default_routing_key: '#',
+    rules: [],
   },
 };
 
@@ -217,6 +218,46 @@ describe('POST /events', () => {
       expect(last?.headers.get('ratelimit-policy') ?? last?.headers.get('ratelimit')).toBeTruthy();
     } finally {
       await new Promise((resolve) => limited.server.close(resolve));
+    }
+  });
+});
+
+describe('routing rules', () => {
+  it('writes one outbox row per destination of the matching rules (fan-out)', async () => {
+    const routed = await startIngest({
+      routing: {
+        ...settings.routing,
+        rules: [
+          {
+            match: { type: 'order.*' },
+            destinations: [
+              { broker: 'kafka', topic: 'orders', partition_key: '/data/customer_id' },
+              { broker: 'rabbitmq', exchange: 'orders' },
+            ],
+          },
+        ],
+      },
+    });
+    try {
+      const response = await fetch(`${routed.url}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          type: 'order.created',
+          data: { order_id: 'o1', customer_id: 'c-9', total: 1, currency: 'EUR', items: [{ sku: 's', quantity: 1 }] },
+        }),
+      });
+      expect(response.status).toBe(202);
+      const { id } = (await response.json()) as { id: string };
+      const rows = await database.db('outbox').where({ event_id: id }).orderBy('id');
+      expect(
+        rows.map((r: Record<string, unknown>) => [r.broker, r.destination, r.routing_key, r.partition_key]),
+      ).toEqual([
+        ['kafka', 'orders', 'order.created', 'c-9'],
+        ['rabbitmq', 'orders', 'order.created', null],
+      ]);
+    } finally {
+      await new Promise((resolve) => routed.server.close(resolve));
     }
   });
 });

@@ -1,3 +1,4 @@
+import { checkRoutingRules } from '@orchestron/routing';
 import convict from 'convict';
 
 /** "5s", "250ms", "1m30s", "2h" or a number of milliseconds -> milliseconds. */
@@ -58,6 +59,16 @@ function lenient(parse: (value: unknown) => number, value: unknown): unknown {
   }
 }
 
+/** Lists and maps may be given as JSON text in environment variables. */
+function jsonFromText(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
 let registered = false;
 
 /** Adds the formats above to convict; called once before a schema is built. */
@@ -83,6 +94,15 @@ export function registerFormats(): void {
     validate: (value: unknown) => {
       parseListenAddress(value);
     },
+  });
+  convict.addFormat({
+    name: 'routing-rules',
+    validate: (value: unknown) => {
+      const problems = checkRoutingRules(value);
+      // convict prefixes the key; the paths inside say where in the list.
+      if (problems.length > 0) throw new Error(problems.join('; '));
+    },
+    coerce: jsonFromText,
   });
   convict.addFormat({
     name: 'string-list',

@@ -3,6 +3,7 @@ import convict from 'convict';
 import yaml from 'js-yaml';
 import { parseByteSize, parseDuration, registerFormats } from './formats';
 import { schema, type OrchestronConfig } from './schema';
+import { checkWebhookSources, registerWebhookSourcesFormat, resolveWebhookSources } from './webhook-sources';
 
 /** Every problem found in a configuration, so an operator can fix them all at once. */
 export class ConfigError extends Error {
@@ -119,11 +120,19 @@ function readYaml(file: string): Record<string, unknown> {
  */
 export function loadConfig(options: LoadOptions = {}): OrchestronConfig {
   registerFormats();
+  registerWebhookSourcesFormat();
   const env = options.env ?? process.env;
   const config = convict<OrchestronConfig>(schemaWithEnvNames() as never, { env, args: [] });
 
   const file = options.file ?? configFileFrom(options.argv ?? [], env);
-  if (file) config.load(readYaml(file) as never);
+  if (file) {
+    // `sources` is one key holding a map; convict's load would walk into it as if it were
+    // part of the schema, so it is set whole (before load, so the environment still wins).
+    const { sources, ...rest } = readYaml(file);
+    // A `sources:` key whose entries are all commented out is YAML null: no sources.
+    if (sources !== undefined) config.set('sources', (sources ?? {}) as never);
+    config.load(rest as never);
+  }
 
   const problems: string[] = [];
   for (const key of configKeys()) {
@@ -142,9 +151,17 @@ export function loadConfig(options: LoadOptions = {}): OrchestronConfig {
   } catch (error) {
     problems.push(...(error as Error).message.split('\n').filter((line) => line.trim() !== ''));
   }
+  // Secrets are resolved only for a well-formed `sources`; its shape problems are listed above.
+  const rawSources = config.get('sources') as unknown;
+  const webhookSources =
+    checkWebhookSources(rawSources).length === 0
+      ? resolveWebhookSources(rawSources as never, env)
+      : { sources: {}, problems: [] };
+  problems.push(...webhookSources.problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const resolved = config.getProperties();
+  resolved.sources = webhookSources.sources;
   for (const key of configKeys()) {
     if (key.format === 'duration-ms') setPath(resolved, key.path, parseDuration(getPath(resolved, key.path)));
     if (key.format === 'byte-size') setPath(resolved, key.path, parseByteSize(getPath(resolved, key.path)));
@@ -188,5 +205,6 @@ export function redactConfig(config: OrchestronConfig): OrchestronConfig {
   for (const key of configKeys()) {
     if (key.sensitive && getPath(copy, key.path)) setPath(copy, key.path, '[redacted]');
   }
+  for (const source of Object.values(copy.sources)) source.secrets = source.secrets.map(() => '[redacted]');
   return copy;
 }

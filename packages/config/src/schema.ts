@@ -1,3 +1,6 @@
+import type { RoutingRule } from '@orchestron/routing';
+import type { WebhookSourcesConfig } from './webhook-sources';
+
 /**
  * The configuration, after loading and resolution: durations in milliseconds, sizes in
  * bytes. Keys follow the seed config (api.*, database.*, broker.*, routing.*, outbox.*);
@@ -11,6 +14,9 @@ export interface OrchestronConfig {
     max_payload_size: number;
     max_batch_size: number;
     trust_proxy: boolean;
+    require_api_key: boolean;
+    key_refresh_interval: number;
+    key_usage_flush_interval: number;
   };
   database: {
     url: string;
@@ -51,6 +57,7 @@ export interface OrchestronConfig {
     default_exchange: string;
     default_routing_key: string;
     max_retries: number;
+    rules: RoutingRule[];
   };
   outbox: {
     process_interval: number;
@@ -70,6 +77,8 @@ export interface OrchestronConfig {
   log: {
     level: 'error' | 'warn' | 'info' | 'debug';
   };
+  /** Senders of raw webhooks (POST /webhooks/:source), by source name. */
+  sources: WebhookSourcesConfig;
 }
 
 /** Type-erased convict schema; env names are derived from the key path (see envName). */
@@ -96,6 +105,21 @@ export const schema = {
       doc: 'Trust X-Forwarded-For from a reverse proxy when identifying clients by IP.',
       format: Boolean,
       default: false,
+    },
+    require_api_key: {
+      doc: 'Refuse event requests without an API key (401). A key that is presented is always checked.',
+      format: Boolean,
+      default: true,
+    },
+    key_refresh_interval: {
+      doc: 'How often ingest reloads API keys; a revoked key stops working within this time.',
+      format: 'duration-ms',
+      default: '10s',
+    },
+    key_usage_flush_interval: {
+      doc: 'How often ingest records when each API key was last used (one write per interval).',
+      format: 'duration-ms',
+      default: '30s',
     },
   },
   database: {
@@ -181,6 +205,11 @@ export const schema = {
       format: String,
       default: '#',
     },
+    rules: {
+      doc: 'Routing rules: match by type and source glob, route to one or more destinations (docs/routing.md). JSON in the environment.',
+      format: 'routing-rules',
+      default: [],
+    },
     max_retries: {
       doc: 'Retries after the first failed publish of a message before it is dead-lettered.',
       format: 'nat',
@@ -228,5 +257,10 @@ export const schema = {
   },
   log: {
     level: { doc: 'Log level.', format: ['error', 'warn', 'info', 'debug'], default: 'info' },
+  },
+  sources: {
+    doc: 'Webhook senders of POST /webhooks/:source, by name: scheme, secrets (env:VAR / file:/path references), type_from, id_from, tolerance, unknown_types, static_fields; see docs/webhooks.md. JSON in the environment.',
+    format: 'webhook-sources',
+    default: {},
   },
 };

@@ -40,6 +40,7 @@ describe('loadConfig', () => {
       default_exchange: 'events',
       default_routing_key: '#',
       max_retries: 3,
+      rules: [],
     });
     expect(config.outbox.process_interval).toBe(5_000);
     expect(config.outbox.batch_size).toBe(100);
@@ -106,6 +107,24 @@ describe('loadConfig', () => {
     expect(problemsOf(() => loadConfig({ file: '/no/such/orchestron.yaml', env: {} }))[0]).toMatch(
       /cannot read config file \/no\/such\/orchestron.yaml/,
     );
+  });
+
+  it('takes routing rules from the file or as JSON from the environment, and lists their problems', () => {
+    const file = writeTemp(
+      'rules.yaml',
+      'routing:\n  rules:\n    - match: {type: "order.*"}\n      destinations: [{broker: kafka, topic: orders}]\n',
+    );
+    expect(loadConfig({ file, env: {} }).routing.rules).toEqual([
+      { match: { type: 'order.*' }, destinations: [{ broker: 'kafka', topic: 'orders' }] },
+    ]);
+    const fromEnv = loadConfig({
+      env: { ORCHESTRON_ROUTING_RULES: '[{"destinations":[{"broker":"rabbitmq","exchange":"x"}]}]' },
+    });
+    expect(fromEnv.routing.rules).toHaveLength(1);
+    const problems = problemsOf(() =>
+      loadConfig({ env: { ORCHESTRON_ROUTING_RULES: '[{"destinations":[{"broker":"kafka"}]}]' } }),
+    );
+    expect(problems.join('\n')).toMatch(/routing\.rules\[0\]\.destinations\[0\]\.topic/);
   });
 
   it('checks values that only make sense together', () => {

@@ -1,1 +1,4 @@
 export * from './route';
+export * from './rules';
+export * from './glob';
+export * from './json-pointer';

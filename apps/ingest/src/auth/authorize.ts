@@ -1,7 +1,7 @@
 import type { ApiKeyRecord } from '@orchestron/db';
 import type { IncomingEvent } from '../incoming-event';
 import { Problem, type ProblemError } from '../problem';
-import { anyGlobMatches } from './glob';
+import { anyGlobMatches } from '@orchestron/routing';
 
 /** The role a key needs to write events. */
 export const INGEST_ROLE = 'ingest';

@@ -1,9 +1,6 @@
 const cache = new Map<string, RegExp>();
 
-/**
- * Glob match for scopes: `*` matches any run of characters (dots included), everything
- * else is literal. `order.*` matches `order.created`; `*` matches everything.
- */
+/** Glob match: `*` matches any run of characters (dots included); everything else is literal. */
 export function globMatches(pattern: string, value: string): boolean {
   let regex = cache.get(pattern);
   if (!regex) {
