@@ -9,13 +9,15 @@ import { validateEvents } from './validate-events';
 /** Events without a source of their own are stored under this one. */
 export const DEFAULT_SOURCE = 'default';
 
+/** What accepting needs; the getters are read per request, so a reload applies to the next one. */
 export interface AcceptDependencies {
   db: Knex;
-  schemas: SchemaRegistry;
   logger: Logger;
   metrics: IngestMetrics;
-  /** The routing table in force (read per request, so a reload applies to the next one). */
+  schemas: () => SchemaRegistry;
   routing: () => RoutingTable;
+  /** How far in the future an event's time may lie (sender clock skew). */
+  maxClockSkewMs: () => number;
 }
 
 /** Who sent the request and how: stored with every event of it. */
@@ -51,7 +53,10 @@ export async function acceptEvents(
   context: RequestContext,
   options: { batch: boolean },
 ): Promise<AcceptResult> {
-  const versions = validateEvents(deps.schemas, events, { acceptUnknownTypes: context.unknownTypes === 'accept' });
+  const versions = validateEvents(deps.schemas(), events, {
+    acceptUnknownTypes: context.unknownTypes === 'accept',
+    maxClockSkewMs: deps.maxClockSkewMs(),
+  });
   // One table for the whole request: a reload mid-request must not split a batch's routes.
   const routing = deps.routing();
   const toStore = events.map((e, i) => {

@@ -22,6 +22,8 @@ export interface IngestSettings {
   rateLimit: number;
   rateLimitBurst: number;
   trustProxy: boolean;
+  /** How far in the future an event time may lie (sender clock skew). */
+  maxClockSkewMs: number;
   /** Refuse requests without an API key (401); a presented key is always checked. */
   requireApiKey: boolean;
   routing: RoutingTable;
@@ -41,7 +43,15 @@ export interface IngestDependencies {
 
 /** The ingest HTTP API. It writes to Postgres only; it never talks to a broker. */
 export function createIngestApp(deps: IngestDependencies): express.Express {
-  const { db, schemas, logger, metrics, settings } = deps;
+  const { db, logger, metrics, settings } = deps;
+  const acceptDeps = {
+    db,
+    logger,
+    metrics,
+    schemas: () => deps.schemas,
+    routing: () => settings.routing,
+    maxClockSkewMs: () => settings.maxClockSkewMs,
+  };
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', settings.trustProxy);
@@ -61,24 +71,18 @@ export function createIngestApp(deps: IngestDependencies): express.Express {
   });
 
   app.use(
-    eventsRouter(
-      { db, schemas, logger, metrics, routing: () => settings.routing },
-      { maxPayloadBytes: settings.maxPayloadBytes, maxBatchSize: settings.maxBatchSize },
-      [
-        authenticate(deps.apiKeys, { required: settings.requireApiKey }),
-        limitRequests({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst }),
-      ],
-    ),
+    eventsRouter(acceptDeps, { maxPayloadBytes: settings.maxPayloadBytes, maxBatchSize: settings.maxBatchSize }, [
+      authenticate(deps.apiKeys, { required: settings.requireApiKey }),
+      limitRequests({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst }),
+    ]),
   );
 
   // Webhook senders authenticate by their signature, not by an API key.
   const webhookSources = compileWebhookSources(settings.webhookSources ?? {});
   app.use(
-    webhooksRouter(
-      { db, schemas, logger, metrics, routing: () => settings.routing },
-      { maxPayloadBytes: settings.maxPayloadBytes, sources: () => webhookSources },
-      [limitRequests({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst })],
-    ),
+    webhooksRouter(acceptDeps, { maxPayloadBytes: settings.maxPayloadBytes, sources: () => webhookSources }, [
+      limitRequests({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst }),
+    ]),
   );
 
   app.use((req, res) => {

@@ -4,6 +4,15 @@ import { EVENT_TYPE_PATTERN } from '@orchestron/schemas';
 import type { IncomingEvent } from './incoming-event';
 import { Problem, type ProblemError } from './problem';
 
+/**
+ * An `Idempotency-Key` header keys the events that carry no `id` of their own: a single
+ * event by the header itself, the events of a batch by `<header>/<index>`.
+ */
+function keyFromHeader(header: string | null, batch: boolean, index: number): string | null {
+  if (header === null) return null;
+  return batch ? `${header}/${index}` : header;
+}
+
 /** The native envelope: {type, data, id?, source?, time?, schema_version?, partition_key?}. */
 const envelopeSchema = {
   type: 'object',
@@ -28,7 +37,11 @@ const validateEnvelope = ajv.compile(envelopeSchema);
  * Checks a parsed body: one envelope, or a non-empty array of them of at most `maxBatch`.
  * Throws a 400 Problem listing every envelope error with its JSON pointer.
  */
-export function parseEnvelopes(body: unknown, maxBatch: number): { events: IncomingEvent[]; batch: boolean } {
+export function parseEnvelopes(
+  body: unknown,
+  maxBatch: number,
+  idempotencyKeyHeader: string | null = null,
+): { events: IncomingEvent[]; batch: boolean } {
   const batch = Array.isArray(body);
   const items: unknown[] = batch ? body : [body];
   if (batch && items.length === 0) {
@@ -62,7 +75,7 @@ export function parseEnvelopes(body: unknown, maxBatch: number): { events: Incom
       return {
         type: e.type as string,
         data: e.data,
-        idempotencyKey: (e.id as string | undefined) ?? null,
+        idempotencyKey: (e.id as string | undefined) ?? keyFromHeader(idempotencyKeyHeader, batch, index),
         source: (e.source as string | undefined) ?? null,
         time: (e.time as string | undefined) ?? null,
         schemaVersion: (e.schema_version as number | undefined) ?? null,

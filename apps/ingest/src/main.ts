@@ -11,7 +11,10 @@ import { ApiKeyCache } from './auth/api-key-cache';
 async function main(): Promise<void> {
   const config = loadConfig({ argv: process.argv.slice(2) });
   const logger = createLogger({ service: 'ingest', level: config.log.level });
-  const schemas = SchemaRegistry.loadFromDirectory(path.resolve(config.schemas.directory));
+  const schemas = SchemaRegistry.loadFromDirectory(path.resolve(config.schemas.directory), {
+    lists: config.schemas.lists,
+    maxClockSkewMs: config.schemas.max_clock_skew,
+  });
   const db = createDatabase(config.database, 'orchestron-ingest');
   const apiKeys = new ApiKeyCache(db, logger, {
     refreshMs: config.api.key_refresh_interval,
@@ -33,6 +36,7 @@ async function main(): Promise<void> {
       rateLimitBurst: config.api.rate_limit_burst,
       trustProxy: config.api.trust_proxy,
       requireApiKey: config.api.require_api_key,
+      maxClockSkewMs: config.schemas.max_clock_skew,
       webhookSources: config.sources,
       routing: { broker: config.broker.type, ...config.routing },
     },

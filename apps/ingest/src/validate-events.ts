@@ -5,17 +5,22 @@ import { Problem, type ProblemError } from './problem';
 /**
  * Validates every event's `data` against its type's schema. All events of a batch are
  * checked and every violation is reported (422), pointing into the request body; events
- * of an unknown type or schema version are 422 too, unless `acceptUnknownTypes`: then an event
+ * of an unknown type or schema version are 422 too, and so is an event time in the future
+ * (beyond the allowed clock skew), unless `acceptUnknownTypes`: then an event
  * of a type without any schema passes unvalidated. Returns each event's schema version (null
  * for an unvalidated one).
  */
 export function validateEvents(
   registry: SchemaRegistry,
   events: readonly IncomingEvent[],
-  options: { acceptUnknownTypes?: boolean } = {},
+  options: { acceptUnknownTypes?: boolean; maxClockSkewMs?: number } = {},
 ): Array<number | null> {
   const errors: ProblemError[] = [];
+  const latest = Date.now() + (options.maxClockSkewMs ?? 5 * 60_000);
   const versions = events.map((event) => {
+    if (event.time !== null && Date.parse(event.time) > latest) {
+      errors.push({ pointer: `${event.pointer}/time`, message: 'must not be in the future' });
+    }
     const outcome = registry.validate(event.type, event.schemaVersion, event.data);
     if (outcome.ok) return outcome.version;
     if (outcome.reason === 'unknown-type' && options.acceptUnknownTypes) return null;

@@ -83,6 +83,7 @@ async function startIngest(rateLimit: number): Promise<{ server: http.Server; ur
       rateLimitBurst: 0,
       trustProxy: false,
       requireApiKey: true,
+      maxClockSkewMs: 300_000,
       routing: {
         broker: 'rabbitmq',
         default_topic: 't',

@@ -14,6 +14,7 @@ const settings: IngestSettings = {
   rateLimitBurst: 0,
   trustProxy: false,
   requireApiKey: false,
+  maxClockSkewMs: 300_000,
   routing: {
     broker: 'rabbitmq',
     default_topic: 'events',
@@ -119,6 +120,29 @@ describe('POST /events', () => {
     expect(await rowCounts()).toEqual({ events: 1, outbox: 1 });
   });
 
+  it('uses the Idempotency-Key header as the key of an event without an id', async () => {
+    const headers = { 'content-type': 'application/json', 'idempotency-key': 'order-77' };
+    const first = await post(JSON.stringify(signup(1)), headers);
+    const again = await post(JSON.stringify(signup(1)), headers);
+    expect([first.status, again.status]).toEqual([202, 200]);
+    expect(await again.json()).toEqual(await first.json());
+    const batch = await post(JSON.stringify([signup(2), signup(3)]), { ...headers, 'idempotency-key': 'b-1' });
+    const batchAgain = await post(JSON.stringify([signup(2), signup(3)]), { ...headers, 'idempotency-key': 'b-1' });
+    expect([batch.status, batchAgain.status]).toEqual([202, 200]);
+    expect(await rowCounts()).toEqual({ events: 3, outbox: 3 });
+  });
+
+  it('accepts concurrent duplicate deliveries once: one row, one 202, the same id for all', async () => {
+    const event = JSON.stringify({ ...signup(1), id: 'race-1', source: 'crm' });
+    const responses = await Promise.all(Array.from({ length: 20 }, () => post(event)));
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 202)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(19);
+    const ids = new Set(await Promise.all(responses.map(async (r) => ((await r.json()) as { id: string }).id)));
+    expect(ids.size).toBe(1);
+    expect(await rowCounts()).toEqual({ events: 1, outbox: 1 });
+  });
+
   it('keeps an accepted event intact, __proto__ keys included', async () => {
     const response = await post(
       '{"type":"payment.succeeded","data":{"payment_id":"p1","amount":5,"currency":"EUR","metadata":{"__proto__":"x"}}}',
@@ -161,6 +185,12 @@ describe('POST /events', () => {
         'unknown-event-type',
       ],
       ['an empty batch', () => post('[]'), 400, 'empty-batch'],
+      [
+        'an event time in the future',
+        () => post(JSON.stringify({ ...signup(1), time: new Date(Date.now() + 3_600_000).toISOString() })),
+        422,
+        'schema-validation',
+      ],
       ['an envelope without type', () => post(JSON.stringify({ data: {} })), 400, 'invalid-envelope'],
       [
         'a batch with one bad event',

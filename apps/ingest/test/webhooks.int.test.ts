@@ -87,6 +87,7 @@ const settings: IngestSettings = {
   rateLimitBurst: 0,
   trustProxy: false,
   requireApiKey: true,
+  maxClockSkewMs: 300_000,
   routing: {
     broker: 'rabbitmq',
     default_topic: 'events',

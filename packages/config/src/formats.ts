@@ -96,6 +96,20 @@ export function registerFormats(): void {
     },
   });
   convict.addFormat({
+    name: 'string-lists',
+    validate: (value: unknown) => {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new Error('must be a mapping of list names to lists of strings');
+      }
+      for (const [name, list] of Object.entries(value)) {
+        if (!Array.isArray(list) || !list.every((v) => typeof v === 'string')) {
+          throw new Error(`list "${name}" must be a list of strings`);
+        }
+      }
+    },
+    coerce: jsonFromText,
+  });
+  convict.addFormat({
     name: 'routing-rules',
     validate: (value: unknown) => {
       const problems = checkRoutingRules(value);

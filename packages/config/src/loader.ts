@@ -126,12 +126,15 @@ export function loadConfig(options: LoadOptions = {}): OrchestronConfig {
 
   const file = options.file ?? configFileFrom(options.argv ?? [], env);
   if (file) {
-    // `sources` is one key holding a map; convict's load would walk into it as if it were
-    // part of the schema, so it is set whole (before load, so the environment still wins).
-    const { sources, ...rest } = readYaml(file);
-    // A `sources:` key whose entries are all commented out is YAML null: no sources.
-    if (sources !== undefined) config.set('sources', (sources ?? {}) as never);
-    config.load(rest as never);
+    // Keys that hold a map of their own (sources, schemas.lists): convict's load would walk
+    // into them as if they were part of the schema, so each is set whole (before load, so the
+    // environment still wins). A map whose entries are all commented out is YAML null: empty.
+    const document = readYaml(file);
+    for (const path of MAP_KEYS) {
+      const value = takePath(document, path);
+      if (value !== undefined) config.set(path as never, (value ?? {}) as never);
+    }
+    config.load(document as never);
   }
 
   const problems: string[] = [];
@@ -186,6 +189,24 @@ function checkConsistency(config: OrchestronConfig): string[] {
     problems.push('broker.kafka.sasl: username and password are needed when a mechanism is set');
   }
   return problems;
+}
+
+/** Config keys whose value is a map with names chosen by the operator. */
+const MAP_KEYS = ['sources', 'schemas.lists'];
+
+/** Removes and returns the value at a dotted path of a parsed YAML document. */
+function takePath(document: Record<string, unknown>, path: string): unknown {
+  const keys = path.split('.');
+  const last = keys.pop() as string;
+  let node: unknown = document;
+  for (const key of keys) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  if (typeof node !== 'object' || node === null || !(last in node)) return undefined;
+  const value = (node as Record<string, unknown>)[last];
+  delete (node as Record<string, unknown>)[last];
+  return value;
 }
 
 function getPath(target: unknown, path: string): unknown {

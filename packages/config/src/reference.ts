@@ -10,6 +10,8 @@ function formatName(format: unknown): string {
     'byte-size': 'size ("1MB")',
     'listen-address': 'address (":8080")',
     'string-list': 'list (comma-separated in env)',
+    'string-lists': 'map of lists (JSON in env)',
+    'routing-rules': 'list of rules (JSON in env)',
   };
   return names[String(format)] ?? String(format);
 }

@@ -73,6 +73,8 @@ export interface OrchestronConfig {
   };
   schemas: {
     directory: string;
+    lists: Record<string, string[]>;
+    max_clock_skew: number;
   };
   log: {
     level: 'error' | 'warn' | 'info' | 'debug';
@@ -253,6 +255,16 @@ export const schema = {
       doc: 'Directory of event JSON Schemas: <type>/<version>.json.',
       format: String,
       default: 'schemas',
+    },
+    lists: {
+      doc: 'Named value lists for the allowedValuesFrom schema keyword, e.g. {currencies: [EUR, USD]}. JSON in the environment.',
+      format: 'string-lists',
+      default: {},
+    },
+    max_clock_skew: {
+      doc: 'How far in the future an event time (and a notInFuture field) may lie, for clock skew.',
+      format: 'duration-ms',
+      default: '5m',
     },
   },
   log: {

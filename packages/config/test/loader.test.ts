@@ -147,3 +147,16 @@ describe('loadConfig', () => {
     expect(keys.find((k) => k.path === 'api.rate_limit_burst')?.env).toBe('ORCHESTRON_API_RATE_LIMIT_BURST');
   });
 });
+
+describe('schemas.lists', () => {
+  it('takes named value lists from the file, or as JSON from the environment', () => {
+    const file = writeTemp('lists.yaml', 'schemas:\n  directory: schemas\n  lists:\n    currencies: [EUR, USD]\n');
+    expect(loadConfig({ file, env: {} }).schemas.lists).toEqual({ currencies: ['EUR', 'USD'] });
+    expect(loadConfig({ env: { ORCHESTRON_SCHEMAS_LISTS: '{"regions":["eu"]}' } }).schemas.lists).toEqual({
+      regions: ['eu'],
+    });
+    expect(problemsOf(() => loadConfig({ env: { ORCHESTRON_SCHEMAS_LISTS: '{"x":[1]}' } })).join()).toMatch(
+      /schemas\.lists/,
+    );
+  });
+});

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { addOrchestronKeywords, type RuleSettings } from './keywords';
 
 /** One schema violation: where (JSON pointer into the validated value) and what. */
 export interface Violation {
@@ -29,9 +30,13 @@ export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$/;
 export class SchemaRegistry {
   private constructor(private readonly validators: Map<string, Map<number, ValidateFunction>>) {}
 
-  static loadFromDirectory(directory: string): SchemaRegistry {
+  static loadFromDirectory(
+    directory: string,
+    rules: RuleSettings = { lists: {}, maxClockSkewMs: 5 * 60_000 },
+  ): SchemaRegistry {
     const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
     addFormats(ajv);
+    addOrchestronKeywords(ajv, rules);
     const validators = new Map<string, Map<number, ValidateFunction>>();
     const problems: string[] = [];
     let entries: string[];

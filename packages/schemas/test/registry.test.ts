@@ -13,7 +13,11 @@ function schemaDir(files: Record<string, unknown>): string {
 }
 
 const v1 = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } };
-const v2 = { ...v1, required: ['id', 'at'], properties: { ...v1.properties, at: { type: 'string', format: 'date-time' } } };
+const v2 = {
+  ...v1,
+  required: ['id', 'at'],
+  properties: { ...v1.properties, at: { type: 'string', format: 'date-time' } },
+};
 
 describe('SchemaRegistry', () => {
   it('loads the example schemas that ship with Orchestron', () => {
@@ -43,5 +47,47 @@ describe('SchemaRegistry', () => {
   it('refuses to load a directory with broken schemas, naming each', () => {
     const dir = schemaDir({ 'a.b/1.json': '{not json', 'a.b/latest.json': v1, 'c.d/1.json': { type: 'nonsense' } });
     expect(() => SchemaRegistry.loadFromDirectory(dir)).toThrow(/1\.json[\s\S]*latest\.json[\s\S]*c\.d/);
+  });
+});
+
+describe('custom rules', () => {
+  const now = Date.UTC(2026, 10, 26, 12, 0, 0);
+  const schema = {
+    type: 'object',
+    properties: {
+      at: { type: 'string', format: 'date-time', notInFuture: true },
+      currency: { type: 'string', allowedValuesFrom: 'currencies' },
+    },
+  };
+
+  function registry(lists: Record<string, string[]> = { currencies: ['EUR', 'USD'] }) {
+    return SchemaRegistry.loadFromDirectory(schemaDir({ 'pay/1.json': schema }), {
+      lists,
+      maxClockSkewMs: 60_000,
+      now: () => now,
+    });
+  }
+
+  it('refuses a time later than now plus the allowed clock skew', () => {
+    const r = registry();
+    expect(r.validate('pay', null, { at: new Date(now + 30_000).toISOString() }).ok).toBe(true);
+    const outcome = r.validate('pay', null, { at: new Date(now + 120_000).toISOString() });
+    expect(outcome).toMatchObject({
+      ok: false,
+      violations: [{ pointer: '/at', message: 'must not be in the future' }],
+    });
+  });
+
+  it('takes allowed values from a configured list', () => {
+    const r = registry();
+    expect(r.validate('pay', null, { currency: 'EUR' }).ok).toBe(true);
+    expect(r.validate('pay', null, { currency: 'XXX' })).toMatchObject({
+      ok: false,
+      violations: [{ pointer: '/currency', message: 'must be one of the list "currencies"' }],
+    });
+  });
+
+  it('refuses to load a schema that names a list the configuration lacks', () => {
+    expect(() => registry({})).toThrow(/currencies/);
   });
 });
