@@ -1,6 +1,13 @@
 import type { ReceivedMessage } from '@orchestron/broker';
 import { KafkaConsumer } from '@orchestron/broker-kafka';
-import { createTestDatabase, kafkaBrokers, startApp, type AppProcess, type TestDatabase } from '@orchestron/testing';
+import {
+  createTestDatabase,
+  eventually,
+  kafkaBrokers,
+  startApp,
+  type AppProcess,
+  type TestDatabase,
+} from '@orchestron/testing';
 import { postEvents, postMany, Received, signup, uniqueName } from './harness';
 
 // The pipeline with broker.type kafka: ingest routes to the topic, relay publishes with the
@@ -41,8 +48,25 @@ async function startPipeline(topic: string): Promise<AppProcess> {
   return ingest;
 }
 
+/** The relay published (and the broker acknowledged) `count` rows: the topic exists by then. */
+async function allPublished(count: number): Promise<void> {
+  await eventually(
+    async () => {
+      const [row] = (await database.db('outbox').where({ status: 'published' }).count({ n: '*' })) as Array<{
+        n: number;
+      }>;
+      return Number(row?.n) >= count;
+    },
+    { timeoutMs: 60_000, message: () => `fewer than ${count} outbox rows published` },
+  );
+}
+
 beforeAll(async () => {
   database = await createTestDatabase('e2e_kafka');
+});
+
+beforeEach(async () => {
+  await database.db.raw('truncate events cascade');
 });
 
 afterEach(async () => {
@@ -62,6 +86,7 @@ describe('ingest -> outbox -> relay -> Kafka', () => {
     expect(response.status).toBe(202);
     const { id } = (await response.json()) as { id: string };
 
+    await allPublished(1);
     const received = await consumeKafka(topic);
     await received.waitForDistinct(1, 60_000);
     const [message] = received.messages;
@@ -77,6 +102,7 @@ describe('ingest -> outbox -> relay -> Kafka', () => {
     const topic = uniqueName('orchestron_e2e');
     const ingest = await startPipeline(topic);
     const ids = await postMany(ingest.url, 1_000, 500);
+    await allPublished(1_000);
     const received = await consumeKafka(topic);
     await received.waitForDistinct(1_000, 90_000);
     await new Promise((resolve) => setTimeout(resolve, 500));

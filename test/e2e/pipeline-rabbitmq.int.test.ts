@@ -3,7 +3,7 @@ import {
   createTestDatabase,
   eventually,
   startApp,
-  startTcpProxy,
+  TcpProxy,
   type AppProcess,
   type TestDatabase,
 } from '@orchestron/testing';
@@ -130,7 +130,7 @@ describe('ingest -> outbox -> relay -> RabbitMQ', () => {
 
   it('keeps accepting while the broker is down, and drains the backlog without burning attempts when it is back', async () => {
     const [host, port] = new URL(amqpUrl()).host.split(':');
-    const proxy = await startTcpProxy({ host: host ?? '127.0.0.1', port: Number(port || 5672) });
+    const proxy = await TcpProxy.start(host ?? '127.0.0.1', Number(port || 5672));
     try {
       const received = await consume();
       const url = new URL(amqpUrl());

@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+import type { Server } from 'node:http';
+import type { Publisher } from '@orchestron/broker';
+import { ConfigError, loadConfig, parseListenAddress } from '@orchestron/config';
+import { connectionConfig, createDatabase, ping } from '@orchestron/db';
+import { createLogger, createRegistry, errorFields, relayMetrics, startOpsServer } from '@orchestron/observability';
+import { brokersOf } from '@orchestron/routing';
+import { refreshBacklogGauges } from './backlog-gauge';
+import { ClaimLoop } from './claim-loop';
+import { createPublisher } from './create-publisher';
+import { InstrumentedPublisher } from './instrumented-publisher';
+import { OutboxListener } from './outbox-listener';
+import { batchProcessor } from './process-batch';
+
+async function main(): Promise<void> {
+  const config = loadConfig({ argv: process.argv.slice(2) });
+  const logger = createLogger({ service: 'relay', level: config.log.level });
+  // One connection per claim loop (each holds its transaction while publishing) plus room
+  // for the backlog gauge and readiness checks.
+  const loopCount = config.outbox.concurrency * brokersOf({ broker: config.broker.type, ...config.routing }).length;
+  const db = createDatabase(
+    { ...config.database, max_connections: Math.max(config.database.max_connections, loopCount + 2) },
+    'orchestron-relay',
+  );
+  const registry = createRegistry('relay');
+  const metrics = relayMetrics(registry);
+  // Every broker an event can be routed to gets its own publisher and its own claim loops,
+  // so an outage of one broker never holds up the other's messages.
+  const brokers = brokersOf({ broker: config.broker.type, ...config.routing });
+  const publishers = new Map<string, Publisher>(
+    brokers.map((broker) => [
+      broker,
+      new InstrumentedPublisher(createPublisher(broker, config.broker, logger), metrics, broker),
+    ]),
+  );
+  for (const [broker, publisher] of publishers) {
+    try {
+      await publisher.connect();
+    } catch (error) {
+      // Not fatal: the loops back off and the adapter reconnects when the broker is back.
+      logger.warn('broker not reachable at start; will keep trying', { broker, ...errorFields(error) });
+    }
+  }
+
+  const loops = [...publishers].flatMap(([broker, publisher]) => {
+    const processBatch = batchProcessor({
+      db,
+      publisher,
+      logger,
+      metrics,
+      settings: {
+        broker,
+        batchSize: config.outbox.batch_size,
+        maxRetries: config.routing.max_retries,
+        retryBaseDelayMs: config.outbox.retry_base_delay,
+        retryMaxDelayMs: config.outbox.retry_max_delay,
+      },
+    });
+    return Array.from(
+      { length: config.outbox.concurrency },
+      (_, index) =>
+        new ClaimLoop({
+          processBatch,
+          batchSize: config.outbox.batch_size,
+          pollIntervalMs: config.outbox.process_interval,
+          backoff: { initialMs: 500, maxMs: config.outbox.broker_backoff_max },
+          onError: (error, retryInMs) =>
+            logger.warn('batch failed; rows stay pending and no attempt was counted', {
+              broker,
+              loop: index,
+              retryInMs,
+              ...errorFields(error),
+            }),
+        }),
+    );
+  });
+  const listener = new OutboxListener(
+    connectionConfig(config.database, 'orchestron-relay-listener') as never,
+    () => loops.forEach((loop) => loop.wake()),
+    logger,
+  );
+  await listener.start();
+  const stopGauges = refreshBacklogGauges(db, metrics, 10_000);
+
+  const { host, port } = parseListenAddress(config.relay.address);
+  const ops: Server = await startOpsServer({
+    host,
+    port,
+    registry,
+    readiness: [
+      { name: 'database', check: () => ping(db) },
+      ...[...publishers].map(([broker, publisher]) => ({
+        name: broker,
+        check: async () => {
+          if (!publisher.isHealthy()) throw new Error(`${broker} is not connected`);
+        },
+      })),
+    ],
+  });
+  loops.forEach((loop) => loop.start());
+  logger.info('relay started', { brokers, loops: loops.length, batchSize: config.outbox.batch_size, port });
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) {
+      logger.warn('second signal, exiting now; unsettled batches roll back and are claimed again', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info('shutting down: no new claims, finishing batches in flight', { signal });
+    const deadline = setTimeout(() => {
+      logger.error('shutdown deadline passed; exiting, unsettled batches roll back and are claimed again');
+      process.exit(1);
+    }, config.outbox.shutdown_timeout);
+    deadline.unref();
+    await Promise.all(loops.map((loop) => loop.stop()));
+    stopGauges();
+    await listener.close();
+    await Promise.all([...publishers.values()].map((p) => p.close()));
+    await db.destroy();
+    await new Promise<void>((resolve) => {
+      ops.close(() => resolve());
+      ops.closeAllConnections();
+    });
+    clearTimeout(deadline);
+    logger.info('stopped');
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) process.stderr.write(`orchestron relay: ${error.message}\n`);
+  else process.stderr.write(`orchestron relay: failed to start: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

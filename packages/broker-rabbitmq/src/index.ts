@@ -1,0 +1,4 @@
+export { RabbitMqPublisher } from './publisher';
+export { RabbitMqConsumer } from './consumer';
+export type { RabbitMqBrokerOptions } from './options';
+export { CE_HEADERS as AMQP_CLOUDEVENTS_HEADERS, toAmqpPublish, fromAmqpDelivery } from './marshal';

@@ -1,0 +1,39 @@
+import type { ConnectionOptions } from 'node:tls';
+import type { BrokerLogger } from '@orchestron/broker';
+
+/** Settings shared by `RabbitMqPublisher` and `RabbitMqConsumer`. */
+export interface RabbitMqBrokerOptions {
+  /** `amqp://` or `amqps://` URL with credentials and vhost. Its password is never logged. */
+  readonly url: string;
+  /** Consumer: unacknowledged deliveries per subscription (`basic.qos`). Default 50. */
+  readonly prefetch?: number;
+  /** Type of the exchanges asserted for destinations (durable). Only `topic` for now. */
+  readonly exchangeType?: 'topic';
+  /** TLS settings for `amqps://` (ca, cert, key, passphrase, servername, rejectUnauthorized). */
+  readonly socketOptions?: ConnectionOptions;
+  /** AMQP heartbeat: a silently dead peer is noticed after about two missed beats. Default 30. */
+  readonly heartbeatSeconds?: number;
+  /** Bound on TCP connect + TLS + AMQP handshake. Default 10 000. */
+  readonly connectionTimeoutMs?: number;
+  /**
+   * How long a publish waits for the broker's confirms before it rejects with
+   * `BrokerUnavailableError` and drops the connection (e.g. the broker is blocked by a
+   * memory alarm and never answers). Default 30 000.
+   */
+  readonly confirmTimeoutMs?: number;
+  /** Delay between failed connection attempts: doubles from `initialMs` up to `maxMs`. */
+  readonly reconnectBackoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** Shown as the connection name in the RabbitMQ management UI. Default `orchestron`. */
+  readonly connectionName?: string;
+  readonly logger?: BrokerLogger;
+}
+
+export const DEFAULTS = {
+  prefetch: 50,
+  heartbeatSeconds: 30,
+  connectionTimeoutMs: 10_000,
+  confirmTimeoutMs: 30_000,
+  reconnectInitialMs: 200,
+  reconnectMaxMs: 30_000,
+  connectionName: 'orchestron',
+} as const;

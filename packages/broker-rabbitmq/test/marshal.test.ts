@@ -1,0 +1,103 @@
+import { testMessage } from '@orchestron/broker/conformance';
+import { fromAmqpDelivery, toAmqpPublish } from '../src/marshal';
+
+describe('toAmqpPublish', () => {
+  const message = testMessage('orders', {
+    id: '0190f3c4-5a8e-7cc1-9a3e-2f1f5a1b2c3d',
+    type: 'order.created',
+    source: '/shop',
+    time: new Date('2025-01-02T03:04:05.678Z'),
+    routingKey: 'order.created.eu',
+    key: 'customer-7',
+    contentType: 'application/json',
+    headers: { 'x-request-id': 'req-1', 'cloudEvents:id': 'spoofed' },
+    payload: Buffer.from('{"a":1}'),
+  });
+
+  it('publishes to the destination exchange with the routing key and the payload as body', () => {
+    const publish = toAmqpPublish(message);
+    expect(publish.exchange).toBe('orders');
+    expect(publish.routingKey).toBe('order.created.eu');
+    expect(publish.content).toBe(message.payload);
+  });
+
+  it('sets persistent, mandatory and the standard AMQP properties', () => {
+    expect(toAmqpPublish(message).options).toMatchObject({
+      mandatory: true,
+      persistent: true,
+      messageId: message.id,
+      type: 'order.created',
+      timestamp: 1735787045,
+      contentType: 'application/json',
+      appId: 'orchestron',
+    });
+  });
+
+  it('adds the CloudEvents AMQP binding headers, which extra headers cannot override', () => {
+    expect(toAmqpPublish(message).options.headers).toEqual({
+      'x-request-id': 'req-1',
+      'cloudEvents:specversion': '1.0',
+      'cloudEvents:id': message.id,
+      'cloudEvents:type': 'order.created',
+      'cloudEvents:source': '/shop',
+      'cloudEvents:time': '2025-01-02T03:04:05.678Z',
+      'cloudEvents:partitionkey': 'customer-7',
+    });
+  });
+
+  it('leaves the partition key header out when the message has no key', () => {
+    const { headers } = toAmqpPublish({ ...message, key: null }).options;
+    expect(headers).not.toHaveProperty('cloudEvents:partitionkey');
+  });
+});
+
+describe('fromAmqpDelivery', () => {
+  it('reads back what toAmqpPublish wrote', () => {
+    const sent = testMessage('orders', { time: new Date('2025-01-02T03:04:05.678Z') });
+    const { routingKey, content, options } = toAmqpPublish(sent);
+
+    const received = fromAmqpDelivery({ fields: { routingKey }, properties: options, content });
+
+    expect(received).toEqual({
+      id: sent.id,
+      type: sent.type,
+      source: sent.source,
+      time: sent.time,
+      contentType: sent.contentType,
+      key: sent.key,
+      routingKey: sent.routingKey,
+      headers: options.headers,
+      payload: sent.payload,
+    });
+  });
+
+  it('copes with a message from another publisher: no CloudEvents headers, typed header values', () => {
+    const received = fromAmqpDelivery({
+      fields: { routingKey: 'rk' },
+      properties: {
+        timestamp: 1735787045,
+        headers: { count: 3, flag: true, raw: Buffer.from('bytes'), nested: { a: 1 }, none: null },
+      },
+      content: Buffer.from('x'),
+    });
+
+    expect(received).toMatchObject({
+      id: null,
+      type: null,
+      source: null,
+      key: null,
+      contentType: null,
+      time: new Date(1735787045 * 1000),
+      headers: { count: '3', flag: 'true', raw: 'bytes', nested: '{"a":1}' },
+    });
+  });
+
+  it('takes the id and type from the headers when the properties lack them', () => {
+    const received = fromAmqpDelivery({
+      fields: { routingKey: 'rk' },
+      properties: { headers: { 'cloudEvents:id': 'id-1', 'cloudEvents:type': 't', 'cloudEvents:time': 'not a date' } },
+      content: Buffer.alloc(0),
+    });
+    expect(received).toMatchObject({ id: 'id-1', type: 't', time: null });
+  });
+});

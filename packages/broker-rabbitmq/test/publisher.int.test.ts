@@ -1,0 +1,203 @@
+import { BrokerUnavailableError, MessageRejectedError, type OutboundMessage } from '@orchestron/broker';
+import { testMessage } from '@orchestron/broker/conformance';
+import { TcpProxy } from '@orchestron/testing';
+import { RabbitMqPublisher } from '@orchestron/broker-rabbitmq';
+import { amqpUrl } from '@orchestron/testing/services';
+import { brokerAddress, uniqueName, urlVia, withChannel } from './support/fixtures';
+
+/** An exchange with one durable queue bound to `routing.#`; deleted in afterEach. */
+async function boundExchange(): Promise<{ exchange: string; queue: string }> {
+  const exchange = uniqueName('publisher-test');
+  const queue = `${exchange}.q`;
+  await withChannel(async (channel) => {
+    await channel.assertExchange(exchange, 'topic', { durable: true });
+    await channel.assertQueue(queue, { durable: true });
+    await channel.bindQueue(queue, exchange, 'routing.#');
+  });
+  created.push({ exchange, queue });
+  return { exchange, queue };
+}
+
+function message(exchange: string, overrides: Partial<OutboundMessage> = {}): OutboundMessage {
+  return testMessage(exchange, { routingKey: 'routing.key', ...overrides });
+}
+
+const created: { exchange: string; queue?: string }[] = [];
+const publishers: RabbitMqPublisher[] = [];
+const proxies: TcpProxy[] = [];
+
+function publisher(options: Partial<ConstructorParameters<typeof RabbitMqPublisher>[0]> = {}): RabbitMqPublisher {
+  const p = new RabbitMqPublisher({ url: amqpUrl(), connectionTimeoutMs: 2_000, ...options });
+  publishers.push(p);
+  return p;
+}
+
+async function proxy(): Promise<TcpProxy> {
+  const { host, port } = brokerAddress();
+  const p = await TcpProxy.start(host, port);
+  proxies.push(p);
+  return p;
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+afterEach(async () => {
+  await Promise.all(publishers.splice(0).map((p) => p.close()));
+  await Promise.all(proxies.splice(0).map((p) => p.close()));
+  const toDelete = created.splice(0);
+  await withChannel(async (channel) => {
+    for (const { exchange, queue } of toDelete) {
+      if (queue) await channel.deleteQueue(queue);
+      await channel.deleteExchange(exchange);
+    }
+  });
+});
+
+describe('RabbitMqPublisher', () => {
+  it('has every confirmed message in its queue by the time publish resolves', async () => {
+    const { exchange, queue } = await boundExchange();
+    const messages = Array.from({ length: 100 }, () => message(exchange));
+
+    await publisher().publish(messages);
+
+    const { messageCount } = await withChannel((channel) => channel.checkQueue(queue));
+    expect(messageCount).toBe(messages.length);
+  });
+
+  it('maps the envelope to AMQP properties and CloudEvents headers', async () => {
+    const { exchange, queue } = await boundExchange();
+    const sent = message(exchange, {
+      time: new Date('2025-03-01T12:34:56.789Z'),
+      key: 'order-42',
+      headers: { 'x-request-id': 'req-9' },
+    });
+
+    await publisher().publish([sent]);
+
+    const got = await withChannel((channel) => channel.get(queue, { noAck: true }));
+    if (!got) throw new Error('no message in the queue');
+    expect(got.fields.routingKey).toBe('routing.key');
+    expect(got.properties).toMatchObject({
+      messageId: sent.id,
+      type: sent.type,
+      timestamp: Math.floor(sent.time.getTime() / 1000),
+      contentType: 'application/json',
+      appId: 'orchestron',
+      deliveryMode: 2,
+    });
+    expect(got.properties.headers).toMatchObject({
+      'cloudEvents:specversion': '1.0',
+      'cloudEvents:id': sent.id,
+      'cloudEvents:type': sent.type,
+      'cloudEvents:source': sent.source,
+      'cloudEvents:time': '2025-03-01T12:34:56.789Z',
+      'cloudEvents:partitionkey': 'order-42',
+      'x-request-id': 'req-9',
+    });
+    expect(got.content.equals(sent.payload)).toBe(true);
+  });
+
+  it('tells apart copies of one event sent to two exchanges when only one of them is routable', async () => {
+    const routable = await boundExchange();
+    const unbound = uniqueName('publisher-test-unbound');
+    created.push({ exchange: unbound });
+    const event = message(routable.exchange);
+    const copies = [{ ...event, destination: unbound }, event, { ...event, destination: unbound }];
+
+    const results = await publisher().publish(copies);
+
+    expect(results.map((r) => r.ok)).toEqual([false, true, false]);
+    const { messageCount } = await withChannel((channel) => channel.checkQueue(routable.queue));
+    expect(messageCount).toBe(1);
+  });
+
+  it('refuses messages for an exchange that exists with another type, and publishes the rest', async () => {
+    const { exchange } = await boundExchange();
+    const direct = uniqueName('publisher-test-direct');
+    created.push({ exchange: direct });
+    await withChannel((channel) => channel.assertExchange(direct, 'direct', { durable: true }));
+    const p = publisher();
+
+    const results = await p.publish([message(exchange), message(direct), message(exchange)]);
+
+    expect(results[0]).toEqual({ ok: true });
+    expect(results[2]).toEqual({ ok: true });
+    const refused = results[1];
+    expect(refused && !refused.ok && refused.error).toBeInstanceOf(MessageRejectedError);
+    expect(p.isHealthy()).toBe(true);
+    await expect(p.publish([message(exchange)])).resolves.toEqual([{ ok: true }]);
+  });
+
+  it('reconnects on the next publish after the connection is lost', async () => {
+    const { exchange, queue } = await boundExchange();
+    const via = await proxy();
+    const p = publisher({ url: urlVia(via.port) });
+    await p.publish([message(exchange)]);
+
+    via.dropConnections();
+    await waitUntil(() => !p.isHealthy());
+    const results = await p.publish([message(exchange)]);
+
+    expect(results).toEqual([{ ok: true }]);
+    expect(p.isHealthy()).toBe(true);
+    const { messageCount } = await withChannel((channel) => channel.checkQueue(queue));
+    expect(messageCount).toBe(2);
+  });
+
+  it('rejects the publishes waiting for confirms with BrokerUnavailableError when the connection drops', async () => {
+    const { exchange } = await boundExchange();
+    const via = await proxy();
+    const p = publisher({ url: urlVia(via.port) });
+    await p.connect();
+    via.silence(true); // confirms never come back...
+
+    const publishing = p.publish([message(exchange), message(exchange)]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    via.dropConnections(); // ...and then the connection is gone
+
+    await expect(publishing).rejects.toBeInstanceOf(BrokerUnavailableError);
+    via.silence(false);
+    await expect(p.publish([message(exchange)])).resolves.toEqual([{ ok: true }]);
+  });
+
+  it('gives up with BrokerUnavailableError when the broker stops answering, then recovers', async () => {
+    const { exchange } = await boundExchange();
+    const via = await proxy();
+    const p = publisher({ url: urlVia(via.port), confirmTimeoutMs: 500, connectionTimeoutMs: 500 });
+    await p.connect();
+    via.silence(true);
+
+    const started = Date.now();
+    await expect(p.publish([message(exchange)])).rejects.toThrow(/no publisher confirm within 500 ms/);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(p.isHealthy()).toBe(false);
+
+    via.silence(false);
+    await expect(p.publish([message(exchange)])).resolves.toEqual([{ ok: true }]);
+  });
+
+  it('fails fast while backing off after a failed connection attempt', async () => {
+    const p = publisher({ url: urlVia(1), reconnectBackoff: { initialMs: 60_000, maxMs: 60_000 } });
+
+    await expect(p.connect()).rejects.toBeInstanceOf(BrokerUnavailableError);
+    const started = Date.now();
+    await expect(p.publish([message('any')])).rejects.toThrow(/next connection attempt in \d+ ms/);
+    expect(Date.now() - started).toBeLessThan(100);
+  });
+
+  it('never puts the password in its errors', async () => {
+    const p = publisher({ url: urlVia(1).replace('guest:guest@', 'guest:s3cret-pw@') });
+
+    const error = await p.connect().catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(BrokerUnavailableError);
+    expect(String((error as Error).message)).not.toContain('s3cret-pw');
+    expect(String((error as Error).message)).toContain('***');
+  });
+});
