@@ -33,6 +33,7 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/{apps,packages}/*/test/**/*.int.test.ts', '<rootDir>/test/**/*.int.test.ts'],
       globalSetup: '<rootDir>/packages/testing/src/global-setup.ts',
+      globalTeardown: '<rootDir>/packages/testing/src/global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/packages/testing/src/jest-integration-setup.ts'],
     },
   ],

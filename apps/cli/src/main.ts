@@ -5,6 +5,9 @@ import { ApiKeyNameTakenError } from '@orchestron/db';
 import { migrate, UsageError } from './commands/migrate';
 import { keys } from './commands/keys';
 import { showOutboxStats } from './commands/outbox-stats';
+import { cleanupOutbox } from './commands/outbox-cleanup';
+import { dlq } from './commands/dlq';
+import { tail } from './commands/tail';
 import { createOutput } from './output';
 
 const USAGE = `usage: orchestron [--config FILE] [--json] <command>
@@ -12,6 +15,12 @@ const USAGE = `usage: orchestron [--config FILE] [--json] <command>
 commands:
   migrate [latest|rollback|status]   apply, revert or list database migrations (default: latest)
   outbox stats                       outbox backlog and dead-letter counts
+  outbox cleanup                     one retention pass now: old published outbox rows and settled events
+  dlq list|show|replay|discard       the dead-letter queue: filters --id --destination --type --source
+                                     --since --until --error --status, --limit, --dry-run (\`dlq\` for help)
+  tail DESTINATION                   print what reaches a topic/exchange, one JSON line per message
+                                     (--broker, --max, --timeout, --group, --from-beginning,
+                                     --binding-key, --queue; \`tail\` for help)
   keys create --name NAME [--roles ingest] [--sources 'a,b*'] [--types 'order.*']
                                      create an API key (shown once; only its hash is stored)
   keys list                          list API keys (never the keys themselves)
@@ -32,6 +41,26 @@ async function main(argv: string[]): Promise<number> {
       roles: { type: 'string' },
       sources: { type: 'string' },
       types: { type: 'string' },
+      // dlq
+      id: { type: 'string', multiple: true },
+      destination: { type: 'string' },
+      type: { type: 'string' },
+      source: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      error: { type: 'string' },
+      status: { type: 'string' },
+      limit: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      all: { type: 'boolean' },
+      // tail
+      broker: { type: 'string' },
+      group: { type: 'string' },
+      'from-beginning': { type: 'boolean' },
+      'binding-key': { type: 'string' },
+      queue: { type: 'string' },
+      max: { type: 'string' },
+      timeout: { type: 'string' },
     },
   });
   const [command, action] = positionals;
@@ -46,9 +75,15 @@ async function main(argv: string[]): Promise<number> {
       await migrate(config, action ?? 'latest', out);
       return 0;
     case 'outbox':
-      if (action !== 'stats') throw new UsageError('usage: orchestron outbox stats');
-      await showOutboxStats(config, out);
+      if (action === 'cleanup') await cleanupOutbox(config, out);
+      else if (action === 'stats') await showOutboxStats(config, out);
+      else throw new UsageError('usage: orchestron outbox stats|cleanup');
       return 0;
+    case 'dlq':
+      await dlq(config, action, positionals.slice(2), values, out);
+      return 0;
+    case 'tail':
+      return tail(config, action, values);
     case 'keys':
       await keys(config, action, values, out);
       return 0;

@@ -1,5 +1,5 @@
 import { parseEnvelopes } from '../src/envelope';
-import { parseJsonBody } from '../src/body';
+import { jsonNestingDepth, parseJsonBody } from '../src/body';
 import { Problem } from '../src/problem';
 
 function problemOf(fn: () => unknown): Problem {
@@ -60,6 +60,12 @@ describe('parseJsonBody', () => {
     expect(problemOf(() => parseJsonBody(Buffer.alloc(0))).status).toBe(400);
     expect(problemOf(() => parseJsonBody(Buffer.from([0x7b, 0xff, 0x7d]))).detail).toMatch(/UTF-8/);
     expect(problemOf(() => parseJsonBody(Buffer.from('{"a":'))).status).toBe(400);
+  });
+
+  it('refuses bodies nested deeper than the limit, counting only outside strings', () => {
+    expect(problemOf(() => parseJsonBody(Buffer.from(`${'['.repeat(65)}${']'.repeat(65)}`))).detail).toMatch(/nest/);
+    expect(parseJsonBody(Buffer.from(`{"a":"${'['.repeat(500)}"}`))).toEqual({ a: '['.repeat(500) });
+    expect(jsonNestingDepth('{"a":[{"b":"}]\\"}"}]}', 100)).toBe(3);
   });
 
   it('keeps a __proto__ key as plain data without touching prototypes', () => {

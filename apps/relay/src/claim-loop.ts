@@ -8,6 +8,11 @@ export interface ClaimLoopOptions {
   /** Claims and settles one batch; resolves with the number of rows it claimed. */
   processBatch: () => Promise<number>;
   batchSize: number;
+  /**
+   * Go again at once after any non-empty batch, not only after a full one. For ordered claims:
+   * settling a key's head makes the key's next event claimable, and nothing NOTIFYs that.
+   */
+  repeatAfterAnyRows?: boolean;
   /** Polling fallback: how long to wait for a wakeup when there was nothing (more) to do. */
   pollIntervalMs: number;
   /** Pause after a failed batch: doubles per consecutive failure up to maxMs, with jitter. */
@@ -59,6 +64,7 @@ export class ClaimLoop {
         const claimed = await this.options.processBatch();
         consecutiveFailures = 0;
         if (claimed >= this.options.batchSize || this.stopping) continue;
+        if (claimed > 0 && this.options.repeatAfterAnyRows) continue;
         if (!this.wakePending) await this.sleep(this.options.pollIntervalMs, false);
       } catch (error) {
         consecutiveFailures++;

@@ -2,25 +2,40 @@
 import type { Server } from 'node:http';
 import type { Publisher } from '@orchestron/broker';
 import { ConfigError, loadConfig, parseListenAddress } from '@orchestron/config';
-import { connectionConfig, createDatabase, ping } from '@orchestron/db';
-import { createLogger, createRegistry, errorFields, relayMetrics, startOpsServer } from '@orchestron/observability';
+import { connectionConfig, createDatabase, PayloadCipher, ping } from '@orchestron/db';
+import {
+  createLogger,
+  createRegistry,
+  errorFields,
+  EventLoopLagMonitor,
+  eventLoopLagCheck,
+  heapUsedCheck,
+  relayMetrics,
+  startOpsServer,
+} from '@orchestron/observability';
 import { brokersOf } from '@orchestron/routing';
 import { refreshBacklogGauges } from './backlog-gauge';
+import { startRetentionCleanup } from './retention-cleanup';
 import { ClaimLoop } from './claim-loop';
+import { startConfigReload } from './config-reload';
+import { claimStatementFor } from './claim-statement';
 import { createPublisher } from './create-publisher';
 import { InstrumentedPublisher } from './instrumented-publisher';
 import { OutboxListener } from './outbox-listener';
 import { batchProcessor } from './process-batch';
+import { reportUnboundDestinations } from './unbound-destinations';
 
 async function main(): Promise<void> {
-  const config = loadConfig({ argv: process.argv.slice(2) });
+  const argv = process.argv.slice(2);
+  const config = loadConfig({ argv });
   const logger = createLogger({ service: 'relay', level: config.log.level });
   // One connection per claim loop (each holds its transaction while publishing) plus room
-  // for the backlog gauge and readiness checks.
+  // for the backlog gauge, the retention cleanup and readiness checks.
   const loopCount = config.outbox.concurrency * brokersOf({ broker: config.broker.type, ...config.routing }).length;
   const db = createDatabase(
-    { ...config.database, max_connections: Math.max(config.database.max_connections, loopCount + 2) },
+    { ...config.database, max_connections: Math.max(config.database.max_connections, loopCount + 3) },
     'orchestron-relay',
+    logger,
   );
   const registry = createRegistry('relay');
   const metrics = relayMetrics(registry);
@@ -41,13 +56,21 @@ async function main(): Promise<void> {
       logger.warn('broker not reachable at start; will keep trying', { broker, ...errorFields(error) });
     }
   }
+  if (publishers.has('rabbitmq')) reportUnboundDestinations(config, metrics, logger);
 
+  // Only the relay decrypts stored payloads, to publish them.
+  const cipher =
+    config.encryption.keys.length > 0
+      ? new PayloadCipher(config.encryption.keys, config.encryption.active_key_id || null)
+      : null;
   const loops = [...publishers].flatMap(([broker, publisher]) => {
     const processBatch = batchProcessor({
       db,
       publisher,
       logger,
       metrics,
+      cipher,
+      claim: claimStatementFor(config.outbox),
       settings: {
         broker,
         batchSize: config.outbox.batch_size,
@@ -62,6 +85,7 @@ async function main(): Promise<void> {
         new ClaimLoop({
           processBatch,
           batchSize: config.outbox.batch_size,
+          repeatAfterAnyRows: config.outbox.ordering === 'partition_key',
           pollIntervalMs: config.outbox.process_interval,
           backoff: { initialMs: 500, maxMs: config.outbox.broker_backoff_max },
           onError: (error, retryInMs) =>
@@ -80,8 +104,11 @@ async function main(): Promise<void> {
     logger,
   );
   await listener.start();
-  const stopGauges = refreshBacklogGauges(db, metrics, 10_000);
+  const stopGauges = refreshBacklogGauges(db, metrics, config.outbox.stats_interval);
+  const cleanup = startRetentionCleanup(db, config.retention, metrics, logger);
 
+  const reloader = startConfigReload({ argv, initial: config, logger, registry });
+  const lagMonitor = new EventLoopLagMonitor().start();
   const { host, port } = parseListenAddress(config.relay.address);
   const ops: Server = await startOpsServer({
     host,
@@ -95,10 +122,18 @@ async function main(): Promise<void> {
           if (!publisher.isHealthy()) throw new Error(`${broker} is not connected`);
         },
       })),
+      eventLoopLagCheck(lagMonitor, () => reloader.current().health.max_event_loop_lag),
+      heapUsedCheck(() => reloader.current().health.max_heap_used),
     ],
   });
   loops.forEach((loop) => loop.start());
-  logger.info('relay started', { brokers, loops: loops.length, batchSize: config.outbox.batch_size, port });
+  logger.info('relay started', {
+    brokers,
+    loops: loops.length,
+    batchSize: config.outbox.batch_size,
+    ordering: config.outbox.ordering,
+    port,
+  });
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -113,8 +148,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.outbox.shutdown_timeout);
     deadline.unref();
-    await Promise.all(loops.map((loop) => loop.stop()));
+    await Promise.all([...loops.map((loop) => loop.stop()), cleanup?.stop()]);
     stopGauges();
+    await reloader.stop();
+    lagMonitor.stop();
     await listener.close();
     await Promise.all([...publishers.values()].map((p) => p.close()));
     await db.destroy();
@@ -125,8 +162,13 @@ async function main(): Promise<void> {
     clearTimeout(deadline);
     logger.info('stopped');
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  const stopOn = (signal: string) => () =>
+    void stop(signal).catch((error: unknown) => {
+      logger.error('shutdown failed', errorFields(error));
+      process.exit(1);
+    });
+  process.on('SIGTERM', stopOn('SIGTERM'));
+  process.on('SIGINT', stopOn('SIGINT'));
 }
 
 main().catch((error: unknown) => {

@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
 import type { Publisher } from '@orchestron/broker';
-import { claimDueBatch, deadLetter, markPublished, scheduleRetries } from '@orchestron/db';
+import { claimDueBatch, deadLetter, markPublished, scheduleRetries, type PayloadCipher } from '@orchestron/db';
 import type { Logger, RelayMetrics } from '@orchestron/observability';
+import type { ClaimBatch } from './claim-statement';
 import { settle } from './settle';
-import { toMessage } from './to-message';
+import { publishRows } from './publish-rows';
 
 export interface BatchSettings {
   broker: string;
@@ -25,17 +26,33 @@ export function batchProcessor(deps: {
   logger: Logger;
   metrics: RelayMetrics;
   settings: BatchSettings;
+  /** Decrypts payloads stored encrypted; null when no encryption keys are configured. */
+  cipher: PayloadCipher | null;
+  /** The claim statement (claimStatementFor: ordered or not); claimDueBatch by default. */
+  claim?: ClaimBatch;
 }): () => Promise<number> {
-  const { db, publisher, logger, metrics, settings } = deps;
+  const { db, publisher, logger, metrics, settings, cipher } = deps;
+  const claim = deps.claim ?? claimDueBatch;
   let batchCounter = 0;
   return () =>
     db.transaction(async (trx) => {
-      const rows = await claimDueBatch(trx, { limit: settings.batchSize, brokers: [settings.broker] });
+      const rows = await claim(trx, { limit: settings.batchSize, brokers: [settings.broker] });
       if (rows.length === 0) return 0;
       const batchId = `${process.pid}-${++batchCounter}`;
       metrics.claimed.inc({ broker: settings.broker }, rows.length);
 
-      const results = await publisher.publish(rows.map(toMessage));
+      // Every line about this batch carries its id; the event ids let an operator follow one
+      // event from ingest (its request id) to the broker.
+      const eventIdOf = (outboxId: number): string | undefined => rows.find((r) => r.id === outboxId)?.eventId;
+      const results = await publishRows(publisher, rows, cipher).catch((error: unknown) => {
+        // The loop logs the failure itself; this line ties it to the batch and its events.
+        logger.debug('batch not published; rolling back, the rows stay pending', {
+          batchId,
+          eventIds: rows.map((r) => r.eventId),
+          error: (error as Error).message,
+        });
+        throw error;
+      });
       const outcome = settle(rows, results, settings.maxRetries);
 
       await markPublished(
@@ -64,10 +81,18 @@ export function batchProcessor(deps: {
           batchId,
           retrying: outcome.retry.map((f) => f.id),
           deadLettered: outcome.deadLetter.map((f) => f.id),
+          retryingEventIds: outcome.retry.map((f) => eventIdOf(f.id)),
+          deadLetteredEventIds: outcome.deadLetter.map((f) => eventIdOf(f.id)),
           firstError: (outcome.retry[0] ?? outcome.deadLetter[0])?.error,
         });
       }
-      logger.debug('batch settled', { batchId, claimed: rows.length, published: outcome.published.length, failed });
+      logger.debug('batch settled', {
+        batchId,
+        claimed: rows.length,
+        published: outcome.published.length,
+        failed,
+        eventIds: rows.map((r) => r.eventId),
+      });
       return rows.length;
     });
 }

@@ -1,16 +1,49 @@
 import type { OutboundMessage } from '@orchestron/broker';
 import type { ClaimedRow } from '@orchestron/db';
 
-/** Builds the broker-neutral message of a claimed outbox row; the payload is sent as stored. */
-export function toMessage(row: ClaimedRow): OutboundMessage {
-  const { 'content-type': contentType, time, 'request-id': requestId, ...carried } = row.headers;
-  // Everything else ingest stored with the event (trace context, API key name, source
-  // attributes) travels as message headers; the request id under its usual HTTP name.
-  const headers: Record<string, string> = { ...carried };
+/** Stored header names of the event's own CloudEvents attributes (ingest's stored-headers.ts). */
+const ATTRIBUTE_PREFIX = 'ce-';
+
+/**
+ * The bytes of opaque data (a non-JSON media type), which ingest stores as a JSON string of
+ * their base64; throws when the stored payload is not one (the row then fails and is retried
+ * and dead-lettered like a rejected message).
+ */
+function decodeOpaquePayload(eventId: string, payload: Buffer): Buffer {
+  const text: unknown = JSON.parse(payload.toString('utf8'));
+  if (typeof text !== 'string') throw new Error(`event ${eventId}: a base64 payload is stored as a JSON string`);
+  return Buffer.from(text, 'base64');
+}
+
+/**
+ * Builds the broker-neutral message of a claimed outbox row and its payload bytes (the JSON
+ * text as stored, or decrypted).
+ */
+export function toMessage(row: ClaimedRow, payload: Buffer): OutboundMessage {
+  const {
+    'content-type': contentType,
+    time,
+    'request-id': requestId,
+    'payload-encoding': payloadEncoding,
+    ...carried
+  } = row.headers;
+  // The event's CloudEvents attributes (`ce-<name>`: id, subject, dataschema, extensions)
+  // become message attributes, which each adapter writes with its binding's prefix.
+  // Everything else ingest stored (trace context, API key name, static source fields)
+  // travels as plain message headers; the request id under its usual HTTP name.
+  const attributes: Record<string, string> = {};
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(carried)) {
+    if (name.startsWith(ATTRIBUTE_PREFIX)) attributes[name.slice(ATTRIBUTE_PREFIX.length)] = value;
+    else headers[name] = value;
+  }
   if (requestId) headers['x-request-id'] = requestId;
+  // A CloudEvent's own id (stored as ce-id) stays its CloudEvents id when published.
+  const { id: cloudEventId, ...otherAttributes } = attributes;
   const senderTime = time ? new Date(time) : null;
   return {
     id: row.eventId,
+    ...(cloudEventId !== undefined ? { cloudEventId } : {}),
     type: row.type,
     source: row.source,
     time: senderTime && !Number.isNaN(senderTime.getTime()) ? senderTime : row.receivedAt,
@@ -19,6 +52,7 @@ export function toMessage(row: ClaimedRow): OutboundMessage {
     routingKey: row.routingKey,
     key: row.partitionKey,
     headers,
-    payload: Buffer.from(row.payload, 'utf8'),
+    attributes: otherAttributes,
+    payload: payloadEncoding === 'base64' ? decodeOpaquePayload(row.eventId, payload) : payload,
   };
 }

@@ -15,6 +15,7 @@ function row(id: number, attempts: number): ClaimedRow {
     type: 't',
     source: 's',
     payload: '{}',
+    encryptedPayload: null,
     headers: {},
     receivedAt: new Date(),
   };

@@ -13,13 +13,14 @@ const base: ClaimedRow = {
   type: 'order.created',
   source: 'shop',
   payload: '{"a": 1}',
+  encryptedPayload: null,
   headers: { 'content-type': 'application/json', 'request-id': 'req-1' },
   receivedAt: new Date('2026-01-01T00:00:00Z'),
 };
 
 describe('toMessage', () => {
   it('carries the event id, type, source, key and the stored payload bytes', () => {
-    const message = toMessage(base);
+    const message = toMessage(base, Buffer.from(base.payload as string));
     expect(message).toMatchObject({
       id: base.eventId,
       type: 'order.created',
@@ -35,7 +36,10 @@ describe('toMessage', () => {
   });
 
   it("uses the sender's time when it gave one", () => {
-    const message = toMessage({ ...base, headers: { ...base.headers, time: '2025-05-05T05:05:05Z' } });
+    const message = toMessage(
+      { ...base, headers: { ...base.headers, time: '2025-05-05T05:05:05Z' } },
+      Buffer.from('{}'),
+    );
     expect(message.time.toISOString()).toBe('2025-05-05T05:05:05.000Z');
   });
 });

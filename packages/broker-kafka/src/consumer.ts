@@ -47,7 +47,30 @@ export class KafkaConsumer implements Consumer {
     this.kafka = createKafka(options);
   }
 
+  /**
+   * Joins the group and starts consuming. A fresh broker or a topic created a moment ago
+   * answers with retriable errors for a while (the group coordinator is loading, the topic's
+   * partitions are not hosted yet): those are retried with a fresh consumer until the join
+   * timeout; anything else fails at once.
+   */
   async subscribe(options: SubscribeOptions, onMessage: Handler): Promise<Subscription> {
+    const deadline = Date.now() + (this.options.joinTimeoutMs ?? 30_000);
+    for (;;) {
+      try {
+        return await this.subscribeOnce(options, onMessage);
+      } catch (error) {
+        const cause = (error as { cause?: { retriable?: boolean } }).cause;
+        if (this.closing || cause?.retriable !== true || Date.now() > deadline) throw error;
+        this.logger.debug('subscribe failed with a retriable error; trying again', {
+          topic: options.destination,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  private async subscribeOnce(options: SubscribeOptions, onMessage: Handler): Promise<Subscription> {
     if (this.closing) throw unavailable('consumer is closed');
     const durable = options.group !== undefined;
     const consumer = this.kafka.consumer({

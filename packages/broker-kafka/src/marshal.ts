@@ -16,6 +16,18 @@ export const CE_HEADERS = {
   contentType: 'content-type',
 } as const;
 
+/** Prefix of every CloudEvents attribute header but `content-type` (Kafka binding 3.2.3). */
+export const ATTRIBUTE_PREFIX = 'ce_';
+
+/** Orchestron's event id, when `ce_id` holds the sender's id of a forwarded CloudEvent. */
+export const EVENT_ID_HEADER = 'orchestron-event-id';
+
+function attributeHeaders(attributes: OutboundMessage['attributes']): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(attributes ?? {}).map(([name, value]) => [`${ATTRIBUTE_PREFIX}${name}`, value]),
+  );
+}
+
 export function toKafkaMessage(message: OutboundMessage): Message & { headers: Record<string, string> } {
   return {
     key: message.key,
@@ -24,10 +36,13 @@ export function toKafkaMessage(message: OutboundMessage): Message & { headers: R
     // may set far in the past) would make retention delete the record early, and
     // `message.timestamp.difference.max.ms` refuse it; it travels in ce_time instead.
     headers: {
-      // Extra headers first: the CloudEvents attributes are authoritative.
+      // Extra headers first, then the event's own attributes: the core CloudEvents
+      // attributes are authoritative.
       ...message.headers,
+      ...attributeHeaders(message.attributes),
+      ...(message.cloudEventId !== undefined ? { [EVENT_ID_HEADER]: message.id } : {}),
       [CE_HEADERS.specversion]: '1.0',
-      [CE_HEADERS.id]: message.id,
+      [CE_HEADERS.id]: message.cloudEventId ?? message.id,
       [CE_HEADERS.type]: message.type,
       [CE_HEADERS.source]: message.source,
       [CE_HEADERS.time]: message.time.toISOString(),
@@ -48,7 +63,7 @@ export function fromKafkaMessage(record: KafkaRecord): ReceivedMessage {
   const ceTime = headers[CE_HEADERS.time];
   const time = ceTime === undefined ? null : new Date(ceTime);
   return {
-    id: headers[CE_HEADERS.id] ?? null,
+    id: headers[EVENT_ID_HEADER] ?? headers[CE_HEADERS.id] ?? null,
     type: headers[CE_HEADERS.type] ?? null,
     source: headers[CE_HEADERS.source] ?? null,
     time: time && !Number.isNaN(time.getTime()) ? time : null,

@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { BrokerLogger } from '@orchestron/broker';
+import type { KafkaTopicSpec } from './topics';
 
 /** Settings shared by `KafkaPublisher` and `KafkaConsumer`. */
 export interface KafkaBrokerOptions {
@@ -38,6 +39,13 @@ export interface KafkaBrokerOptions {
   readonly createTopics?: boolean;
   /** Topics to create on `connect()` (relay passes those of its routing rules). */
   readonly topics?: readonly string[];
+  /**
+   * Topics declared with their own settings (relay: `broker.kafka.topics`), created on
+   * `connect()` (and on first use if the cluster could not be reached then), even when
+   * `createTopics` is off. An existing one with fewer partitions gets partitions added (never
+   * removed); a different replication factor or topic setting is logged, not changed.
+   */
+  readonly topicSpecs?: readonly KafkaTopicSpec[];
   /** Partitions of created topics. Default: the broker's `num.partitions`. */
   readonly topicPartitions?: number;
   /** Replication factor of created topics. Default: the broker's `default.replication.factor`. */

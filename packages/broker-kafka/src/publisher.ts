@@ -49,21 +49,25 @@ export class KafkaPublisher implements Publisher {
     this.logger = options.logger ?? silentLogger;
     this.kafka = createKafka(options);
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs;
+    const specs = options.topicSpecs ?? [];
     this.topics =
-      options.createTopics === false
+      options.createTopics === false && specs.length === 0
         ? null
         : new TopicCreator(this.kafka, {
             ...(options.topicPartitions !== undefined ? { numPartitions: options.topicPartitions } : {}),
             ...(options.replicationFactor !== undefined ? { replicationFactor: options.replicationFactor } : {}),
+            createUndeclared: options.createTopics !== false,
+            specs,
             logger: this.logger,
           });
   }
 
+  /** Connects the producer and creates (or checks) the declared topics and `topics`. */
   connect(): Promise<void> {
     if (this.closing) return Promise.reject(closedError());
     return this.enqueue(async () => {
       await this.connectedProducer();
-      await this.topics?.ensure(this.options.topics ?? []);
+      await this.topics?.ensure([...(this.options.topics ?? []), ...(this.topics?.declared ?? [])]);
     });
   }
 
@@ -98,7 +102,8 @@ export class KafkaPublisher implements Publisher {
     const byTopic = groupByTopic(messages);
     const producer = await this.connectedProducer();
     if (this.topics) {
-      await this.topics.ensure(byTopic.keys()).catch((error: unknown) => {
+      // Declared topics too (done once, then cached): the cluster may have been away at start.
+      await this.topics.ensure([...byTopic.keys(), ...this.topics.declared]).catch((error: unknown) => {
         this.healthy = false;
         throw error;
       });
@@ -110,8 +115,12 @@ export class KafkaPublisher implements Publisher {
         topic,
         entries.map((e) => e.message),
       );
+      if (outcome.length !== entries.length) {
+        // Never report a message acknowledged that the broker did not acknowledge.
+        throw new Error(`Kafka send returned ${outcome.length} results for ${entries.length} messages`);
+      }
       entries.forEach((entry, i) => {
-        results[entry.index] = outcome[i] ?? OK;
+        results[entry.index] = outcome[i] as PublishResult;
       });
     }
     this.healthy = true;

@@ -42,6 +42,23 @@ async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<vo
 }
 
 describe('KafkaConsumer', () => {
+  it('keeps trying while the topic does not exist yet, and reads it once it does', async () => {
+    const later = uniqueName('consumer-later');
+    const seen: ReceivedMessage[] = [];
+    const subscribing = consumer.subscribe({ destination: later, fromBeginning: true }, (m) => {
+      seen.push(m);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await admin.createTopics({ topics: [{ topic: later, numPartitions: 1 }] });
+    const subscription = await subscribing;
+    const message = testMessage(later);
+    await publisher.publish([message]);
+    await waitFor(() => seen.length === 1);
+    expect(seen[0]?.id).toBe(message.id);
+    await subscription.stop();
+    await admin.deleteTopics({ topics: [later] });
+  });
+
   it('resumes a named group where it stopped', async () => {
     const group = `${topic}.group`;
     const [first, second] = [testMessage(topic), testMessage(topic)];
@@ -81,16 +98,19 @@ describe('KafkaConsumer', () => {
     );
   });
 
-  it('fails to subscribe to a topic that does not exist, in bounded time', async () => {
+  it('fails to subscribe to a topic that does not exist, within the join timeout', async () => {
     const short = new KafkaConsumer({
       brokers: kafkaBrokers(),
       clientId: 'consumer-test',
       retry: { retries: 1, initialRetryTimeMs: 100, maxRetryTimeMs: 200 },
+      joinTimeoutMs: 3_000,
     });
     try {
+      const started = Date.now();
       await expect(
         short.subscribe({ destination: uniqueName('consumer-test-missing') }, () => undefined),
       ).rejects.toThrow(/could not subscribe/);
+      expect(Date.now() - started).toBeLessThan(15_000);
     } finally {
       await short.close();
     }

@@ -32,6 +32,27 @@ describe('toKafkaMessage', () => {
     });
   });
 
+  it("writes the event's further attributes as ce_ headers, without letting them override the core ones", () => {
+    const headers = toKafkaMessage({
+      ...message,
+      attributes: { subject: 'pull/7', traceparent: '00-abc-def-01', comexampleflag: 'true', id: 'spoofed' },
+    }).headers;
+    expect(headers).toMatchObject({
+      ce_subject: 'pull/7',
+      ce_traceparent: '00-abc-def-01',
+      ce_comexampleflag: 'true',
+      ce_id: message.id,
+      'x-request-id': 'req-1',
+    });
+  });
+
+  it("publishes a forwarded CloudEvent's own id as ce_id, with the event id beside it, and reads the event id back", () => {
+    const record = toKafkaMessage({ ...message, cloudEventId: 'A234-1234-1234' });
+    expect(record.headers).toMatchObject({ ce_id: 'A234-1234-1234', 'orchestron-event-id': message.id });
+    expect(fromKafkaMessage({ key: null, value: null, headers: record.headers }).id).toBe(message.id);
+    expect(toKafkaMessage(message).headers).not.toHaveProperty('orchestron-event-id');
+  });
+
   it('leaves the record timestamp to the producer', () => {
     expect(toKafkaMessage(message).timestamp).toBeUndefined();
   });

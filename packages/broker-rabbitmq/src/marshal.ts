@@ -4,8 +4,10 @@ import type { OutboundMessage, ReceivedMessage } from '@orchestron/broker';
  * Mapping between the broker-neutral envelope and AMQP 0-9-1, following the CloudEvents
  * AMQP protocol binding (binary mode): the payload is the body, `datacontenttype` is the
  * content-type property, every other attribute is an application property (header)
- * prefixed `cloudEvents:`. The id, type and time are also in the standard AMQP properties
- * so that tools which know nothing of CloudEvents (management UI, shovels) show them.
+ * prefixed `cloudEvents:`. The event id, type and time are also in the standard AMQP
+ * properties so that tools which know nothing of CloudEvents (management UI, shovels) show
+ * them; `messageId` is always Orchestron's event id, also when `cloudEvents:id` is the
+ * sender's id of a forwarded CloudEvent.
  */
 export const CE_HEADERS = {
   specversion: 'cloudEvents:specversion',
@@ -18,6 +20,15 @@ export const CE_HEADERS = {
 } as const;
 
 export const APP_ID = 'orchestron';
+
+/** Prefix of every CloudEvents attribute header but the content type (AMQP binding 3.1.3). */
+export const ATTRIBUTE_PREFIX = 'cloudEvents:';
+
+function attributeHeaders(attributes: OutboundMessage['attributes']): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(attributes ?? {}).map(([name, value]) => [`${ATTRIBUTE_PREFIX}${name}`, value]),
+  );
+}
 
 /** The arguments of `ConfirmChannel.publish` for one message. */
 export interface AmqpPublish {
@@ -38,11 +49,12 @@ export interface AmqpPublish {
 
 export function toAmqpPublish(message: OutboundMessage): AmqpPublish {
   const headers: Record<string, string> = {
-    // Extra headers first: the CloudEvents attributes below are authoritative and cannot be
-    // overridden by a header of the same name.
+    // Extra headers first, then the event's own attributes: the core CloudEvents attributes
+    // below are authoritative and cannot be overridden by a header of the same name.
     ...message.headers,
+    ...attributeHeaders(message.attributes),
     [CE_HEADERS.specversion]: '1.0',
-    [CE_HEADERS.id]: message.id,
+    [CE_HEADERS.id]: message.cloudEventId ?? message.id,
     [CE_HEADERS.type]: message.type,
     [CE_HEADERS.source]: message.source,
     [CE_HEADERS.time]: message.time.toISOString(),
@@ -65,6 +77,37 @@ export function toAmqpPublish(message: OutboundMessage): AmqpPublish {
       headers,
     },
   };
+}
+
+/** AMQP short strings (exchange, routing key, message id, type, content type) hold at most this. */
+const SHORT_STRING_BYTES = 255;
+/** amqplib encodes a message's properties into a 64 KiB frame buffer; leave room for the rest. */
+const HEADER_BYTES = 60_000;
+
+/**
+ * Why this message cannot be published at all, or null. Checked before handing it to amqplib:
+ * amqplib throws on an over-long short string (and silently truncates over-large headers, which
+ * makes the broker close the connection), so without this one such message would break the
+ * session for every message and never reach the dead-letter queue.
+ */
+export function unpublishableReason(publish: AmqpPublish): string | null {
+  const shortStrings: Record<string, string> = {
+    exchange: publish.exchange,
+    'routing key': publish.routingKey,
+    'message id': publish.options.messageId,
+    type: publish.options.type,
+    'content type': publish.options.contentType,
+  };
+  for (const [name, value] of Object.entries(shortStrings)) {
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes > SHORT_STRING_BYTES) return `the ${name} is ${bytes} bytes; AMQP allows ${SHORT_STRING_BYTES}`;
+  }
+  let headerBytes = 0;
+  for (const [name, value] of Object.entries(publish.options.headers)) {
+    headerBytes += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(value, 'utf8') + 6;
+  }
+  if (headerBytes > HEADER_BYTES) return `the headers take ${headerBytes} bytes; at most ${HEADER_BYTES} fit a frame`;
+  return null;
 }
 
 /** The parts of an amqplib `ConsumeMessage` the mapping reads. */

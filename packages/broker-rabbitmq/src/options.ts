@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { BrokerLogger } from '@orchestron/broker';
+import type { RabbitMqTopology } from './topology';
 
 /** Settings shared by `RabbitMqPublisher` and `RabbitMqConsumer`. */
 export interface RabbitMqBrokerOptions {
@@ -23,6 +24,12 @@ export interface RabbitMqBrokerOptions {
   readonly confirmTimeoutMs?: number;
   /** Delay between failed connection attempts: doubles from `initialMs` up to `maxMs`. */
   readonly reconnectBackoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /**
+   * Publisher: exchanges, queues and bindings declared on every connection it opens (at
+   * `connect()` and after each reconnect), before anything is published. A declaration the
+   * broker refuses is logged and the others go on.
+   */
+  readonly topology?: RabbitMqTopology;
   /** Shown as the connection name in the RabbitMQ management UI. Default `orchestron`. */
   readonly connectionName?: string;
   readonly logger?: BrokerLogger;

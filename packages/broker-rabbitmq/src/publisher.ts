@@ -21,6 +21,9 @@ import { connectionUrl, redactUrl } from './url';
  * next call opens a new one at once. When opening fails, further attempts wait a backoff
  * (doubling, jittered; `reconnectBackoff`) and calls made meanwhile fail fast with
  * `BrokerUnavailableError`, so many relay loops do not hammer a broker that is down.
+ *
+ * Every connection declares the configured `topology` before it publishes (topology.ts), so
+ * queues and bindings are back after a broker lost them.
  */
 export class RabbitMqPublisher implements Publisher {
   private readonly settings: SessionSettings;
@@ -45,6 +48,7 @@ export class RabbitMqPublisher implements Publisher {
       exchangeType: options.exchangeType ?? 'topic',
       connectionName: options.connectionName ?? DEFAULTS.connectionName,
       logger: this.logger,
+      ...(options.topology ? { topology: options.topology } : {}),
     };
     this.backoff = {
       initialMs: options.reconnectBackoff?.initialMs ?? DEFAULTS.reconnectInitialMs,

@@ -8,8 +8,9 @@ import {
   type PublishResult,
 } from '@orchestron/broker';
 import { isChannelRefusal, unavailable } from './errors';
-import { toAmqpPublish } from './marshal';
+import { toAmqpPublish, unpublishableReason } from './marshal';
 import { ReturnCorrelator } from './returns';
+import { declareTopology, type RabbitMqTopology } from './topology';
 
 export interface SessionSettings {
   /** With the heartbeat applied. */
@@ -22,6 +23,8 @@ export interface SessionSettings {
   readonly exchangeType: 'topic';
   readonly connectionName: string;
   readonly logger: BrokerLogger;
+  /** Publisher: declared on every connection it opens, before the first publish. */
+  readonly topology?: RabbitMqTopology;
 }
 
 /** How one message's publish ended; never a rejected promise (see `publishOne`). */
@@ -58,14 +61,24 @@ export class PublisherSession {
     // Until the session's own listeners are attached: an unheard 'error' would crash.
     const ignore = (): void => undefined;
     connection.on('error', ignore);
+    let session: PublisherSession;
     try {
       const confirms = await connection.createConfirmChannel();
       connection.off('error', ignore);
-      return new PublisherSession(connection, confirms, settings);
+      session = new PublisherSession(connection, confirms, settings);
     } catch (error) {
       await connection.close().catch(() => undefined);
       throw unavailable('confirm channel could not be opened', error);
     }
+    if (settings.topology) {
+      try {
+        await session.declareTopology(settings.topology);
+      } catch (error) {
+        await session.close();
+        throw error;
+      }
+    }
+    return session;
   }
 
   private broken: BrokerUnavailableError | null = null;
@@ -145,6 +158,19 @@ export class PublisherSession {
     }
   }
 
+  /** Declares the configured topology on this connection (see topology.ts). */
+  private async declareTopology(topology: RabbitMqTopology): Promise<void> {
+    const declared = await declareTopology(this.connection, topology, this.settings.logger);
+    // Declared with their configured type: asserting them again as `topic` would be refused.
+    for (const name of declared.exchanges) this.exchanges.set(name, Promise.resolve());
+    this.settings.logger.info('RabbitMQ topology declared', {
+      exchanges: topology.exchanges?.length ?? 0,
+      queues: topology.queues?.length ?? 0,
+      bindings: topology.bindings?.length ?? 0,
+      refused: declared.refused,
+    });
+  }
+
   /** Close gracefully (in-flight calls should have finished); never rejects, never hangs. */
   async close(): Promise<void> {
     this.closedByUs = true;
@@ -193,7 +219,13 @@ export class PublisherSession {
    * would be reported as unhandled.
    */
   private publishOne(message: OutboundMessage): { outcome: Promise<Outcome>; writable: boolean } {
-    const { exchange, routingKey, content, options } = toAmqpPublish(message);
+    const publish = toAmqpPublish(message);
+    const unpublishable = unpublishableReason(publish);
+    if (unpublishable !== null) {
+      const error = new MessageRejectedError(`cannot be sent over AMQP: ${unpublishable}`);
+      return { outcome: Promise.resolve({ result: { ok: false, error } }), writable: true };
+    }
+    const { exchange, routingKey, content, options } = publish;
     const ticket = this.returns.expect(exchange, routingKey, message.id);
     let writable = true;
     const outcome = new Promise<Outcome>((resolve) => {
@@ -220,8 +252,11 @@ export class PublisherSession {
           }
         });
       } catch (error) {
-        // amqplib throws synchronously when the channel is already closed.
+        // amqplib throws synchronously when the channel is already closed, or when it cannot
+        // encode the message; in the second case it has already queued a confirm slot for it,
+        // so the channel's confirms are out of step: drop the session, a new one starts clean.
         this.returns.settle(ticket);
+        this.markBroken('could not publish on the confirm channel', error);
         resolve({ failure: this.broken ?? unavailable('channel closed', error) });
       }
     });

@@ -45,6 +45,26 @@ describe('toAmqpPublish', () => {
     });
   });
 
+  it("writes the event's further attributes as cloudEvents: headers, without letting them override the core ones", () => {
+    const { headers } = toAmqpPublish({
+      ...message,
+      attributes: { subject: 'pull/7', traceparent: '00-abc-def-01', comexampleflag: 'true', id: 'spoofed' },
+    }).options;
+    expect(headers).toMatchObject({
+      'cloudEvents:subject': 'pull/7',
+      'cloudEvents:traceparent': '00-abc-def-01',
+      'cloudEvents:comexampleflag': 'true',
+      'cloudEvents:id': message.id,
+      'x-request-id': 'req-1',
+    });
+  });
+
+  it("publishes a forwarded CloudEvent's own id as cloudEvents:id, keeping the event id as messageId", () => {
+    const { options } = toAmqpPublish({ ...message, cloudEventId: 'A234-1234-1234' });
+    expect(options.messageId).toBe(message.id);
+    expect(options.headers['cloudEvents:id']).toBe('A234-1234-1234');
+  });
+
   it('leaves the partition key header out when the message has no key', () => {
     const { headers } = toAmqpPublish({ ...message, key: null }).options;
     expect(headers).not.toHaveProperty('cloudEvents:partitionkey');

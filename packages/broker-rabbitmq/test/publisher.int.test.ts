@@ -134,6 +134,25 @@ describe('RabbitMqPublisher', () => {
     await expect(p.publish([message(exchange)])).resolves.toEqual([{ ok: true }]);
   });
 
+  it('rejects a message AMQP cannot carry (over-long content type, oversized headers) and publishes the rest', async () => {
+    const { exchange, queue } = await boundExchange();
+    const p = publisher();
+    const results = await p.publish([
+      message(exchange),
+      message(exchange, { contentType: `application/json; x="${'a'.repeat(300)}"` }),
+      message(exchange, { headers: { big: 'x'.repeat(70_000) } }),
+      message(exchange),
+    ]);
+    expect(results.map((r) => r.ok)).toEqual([true, false, false, true]);
+    expect(results[1]).toMatchObject({ ok: false, error: expect.any(MessageRejectedError) });
+    expect(p.isHealthy()).toBe(true);
+    // The session is intact: later publishes are confirmed as usual.
+    expect(await p.publish([message(exchange)])).toEqual([{ ok: true }]);
+    await withChannel(async (channel) => {
+      expect((await channel.checkQueue(queue)).messageCount).toBe(3);
+    });
+  });
+
   it('reconnects on the next publish after the connection is lost', async () => {
     const { exchange, queue } = await boundExchange();
     const via = await proxy();

@@ -5,6 +5,13 @@
 export interface OutboundMessage {
   /** Event id (UUIDv7). Every copy of an event carries it, so consumers can drop duplicates. */
   readonly id: string;
+  /**
+   * The CloudEvents `id` the sender gave an event that arrived as a CloudEvent: published as
+   * the `id` attribute, so a forwarded CloudEvent keeps its identity (source + id). `id` then
+   * travels beside it (AMQP `messageId`, Kafka header `orchestron-event-id`). Absent: the
+   * CloudEvents id is `id`.
+   */
+  readonly cloudEventId?: string;
   readonly type: string;
   readonly source: string;
   /** When ingest received the event (or the sender's `time`, when it gave one). */
@@ -19,6 +26,13 @@ export interface OutboundMessage {
   readonly key: string | null;
   /** Extra string headers (request id, trace context, ...), added beside the CloudEvents ones. */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * The event's further CloudEvents attributes (`subject`, `dataschema`, extensions such as
+   * `traceparent`), by attribute name. Each adapter writes them as its binding's attribute
+   * headers (Kafka `ce_<name>`, AMQP `cloudEvents:<name>`); the core attributes above win
+   * over any of the same name.
+   */
+  readonly attributes?: Readonly<Record<string, string>>;
   readonly payload: Buffer;
 }
 
@@ -27,6 +41,7 @@ export interface OutboundMessage {
  * when the message lacks them (e.g. it was published by something other than Orchestron).
  */
 export interface ReceivedMessage {
+  /** Orchestron's event id (not the CloudEvents id of a forwarded CloudEvent: see headers). */
   readonly id: string | null;
   readonly type: string | null;
   readonly source: string | null;

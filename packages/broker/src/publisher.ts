@@ -30,7 +30,15 @@ export type PublishResult = { readonly ok: true } | { readonly ok: false; readon
  *   `BrokerUnavailableError`.
  */
 export interface Publisher {
-  /** Connect eagerly (and prepare topics/exchanges where allowed); rejects with BrokerUnavailableError. */
+  /**
+   * Connect eagerly and declare the broker topology the adapter was configured with (Kafka:
+   * declared topics created, missing partitions added, drift logged; RabbitMQ: exchanges,
+   * queues and bindings, declared again on every reconnect, before anything is published).
+   * A declaration the broker refuses is logged, not thrown: it is configuration for an
+   * operator to fix, and the rest of the topology and the publishing go on. Rejects with
+   * BrokerUnavailableError when the broker cannot be reached; `publish` then connects (and
+   * declares) by itself later. Calling it again is harmless.
+   */
   connect(): Promise<void>;
   publish(messages: readonly OutboundMessage[]): Promise<PublishResult[]>;
   /** Cheap check for readiness probes: is the broker connection currently usable? */

@@ -7,10 +7,10 @@ export function parseDuration(value: unknown): number {
   if (typeof value !== 'string') throw new Error('must be a duration such as "5s", "250ms" or "1m"');
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text);
-  const unitMs: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+  const unitMs: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
   let total = 0;
   let rest = text;
-  const part = /^(\d+(?:\.\d+)?)(ms|s|m|h)/;
+  const part = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)/;
   while (rest.length > 0) {
     const match = part.exec(rest);
     if (!match) throw new Error(`"${value}" is not a duration such as "5s", "250ms" or "1m30s"`);
@@ -32,6 +32,25 @@ export function parseByteSize(value: unknown): number {
   const bytes = Math.floor(Number(match[1]) * (multiplier[unit] as number));
   if (bytes <= 0) throw new Error('must be larger than zero');
   return bytes;
+}
+
+/** "90%" (a share of V8's heap limit) or a size such as "400MB" -> the resolved threshold. */
+export function parseHeapThreshold(value: unknown): { fraction: number } | { bytes: number } {
+  if (typeof value === 'object' && value !== null && ('fraction' in value || 'bytes' in value)) {
+    return value as { fraction: number } | { bytes: number };
+  }
+  if (typeof value === 'string' && value.trim().endsWith('%')) {
+    const percent = Number(value.trim().slice(0, -1));
+    if (!Number.isFinite(percent) || percent <= 0 || percent > 100) {
+      throw new Error(`"${value}" is not a percentage between 0% and 100%`);
+    }
+    return { fraction: percent / 100 };
+  }
+  try {
+    return { bytes: parseByteSize(value) };
+  } catch {
+    throw new Error(`${JSON.stringify(value)} is not a share of the heap limit ("90%") or a size ("400MB")`);
+  }
 }
 
 export interface ListenAddress {
@@ -88,6 +107,12 @@ export function registerFormats(): void {
       parseByteSize(value);
     },
     coerce: (value: unknown) => lenient(parseByteSize, value),
+  });
+  convict.addFormat({
+    name: 'heap-threshold',
+    validate: (value: unknown) => {
+      parseHeapThreshold(value);
+    },
   });
   convict.addFormat({
     name: 'listen-address',

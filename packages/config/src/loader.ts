@@ -1,8 +1,16 @@
 import { readFileSync } from 'node:fs';
 import convict from 'convict';
 import yaml from 'js-yaml';
-import { parseByteSize, parseDuration, registerFormats } from './formats';
+import { parseByteSize, parseDuration, parseHeapThreshold, registerFormats } from './formats';
 import { schema, type OrchestronConfig } from './schema';
+import {
+  checkEncryptionKeys,
+  registerEncryptionKeysFormat,
+  resolveEncryptionKeys,
+  type EncryptionKeyConfig,
+} from './encryption-keys';
+import { checkTlsFiles } from './tls-files';
+import { registerBrokerTopologyFormats, resolveBrokerTopology } from './broker-topology';
 import { checkWebhookSources, registerWebhookSourcesFormat, resolveWebhookSources } from './webhook-sources';
 
 /** Every problem found in a configuration, so an operator can fix them all at once. */
@@ -121,6 +129,8 @@ function readYaml(file: string): Record<string, unknown> {
 export function loadConfig(options: LoadOptions = {}): OrchestronConfig {
   registerFormats();
   registerWebhookSourcesFormat();
+  registerEncryptionKeysFormat();
+  registerBrokerTopologyFormats();
   const env = options.env ?? process.env;
   const config = convict<OrchestronConfig>(schemaWithEnvNames() as never, { env, args: [] });
 
@@ -161,13 +171,24 @@ export function loadConfig(options: LoadOptions = {}): OrchestronConfig {
       ? resolveWebhookSources(rawSources as never, env)
       : { sources: {}, problems: [] };
   problems.push(...webhookSources.problems);
+  const rawKeys = config.get('encryption.keys') as unknown;
+  const encryptionKeys =
+    checkEncryptionKeys(rawKeys).length === 0
+      ? resolveEncryptionKeys(rawKeys as EncryptionKeyConfig[], env)
+      : { keys: [], problems: [] };
+  problems.push(...encryptionKeys.problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const resolved = config.getProperties();
   resolved.sources = webhookSources.sources;
+  resolved.encryption.keys = encryptionKeys.keys;
+  resolveBrokerTopology(resolved.broker);
   for (const key of configKeys()) {
     if (key.format === 'duration-ms') setPath(resolved, key.path, parseDuration(getPath(resolved, key.path)));
     if (key.format === 'byte-size') setPath(resolved, key.path, parseByteSize(getPath(resolved, key.path)));
+    if (key.format === 'heap-threshold') {
+      setPath(resolved, key.path, parseHeapThreshold(getPath(resolved, key.path)));
+    }
   }
   const crossChecks = checkConsistency(resolved);
   if (crossChecks.length > 0) throw new ConfigError(crossChecks);
@@ -178,6 +199,10 @@ function checkConsistency(config: OrchestronConfig): string[] {
   const problems: string[] = [];
   if (config.outbox.batch_size < 1) problems.push('outbox.batch_size: must be at least 1');
   if (config.outbox.concurrency < 1) problems.push('outbox.concurrency: must be at least 1');
+  const { active_key_id: activeKey, keys } = config.encryption;
+  if (activeKey !== '' && !keys.some((k) => k.id === activeKey)) {
+    problems.push(`encryption.active_key_id: no key "${activeKey}" in encryption.keys`);
+  }
   if (config.outbox.process_interval < 10) problems.push('outbox.process_interval: must be at least 10ms');
   if (config.api.max_batch_size < 1) problems.push('api.max_batch_size: must be at least 1');
   if (config.database.max_connections < 1) problems.push('database.max_connections: must be at least 1');
@@ -188,6 +213,7 @@ function checkConsistency(config: OrchestronConfig): string[] {
   if (sasl.mechanism !== '' && (sasl.username === '' || sasl.password === '')) {
     problems.push('broker.kafka.sasl: username and password are needed when a mechanism is set');
   }
+  problems.push(...checkTlsFiles(config));
   return problems;
 }
 
@@ -227,5 +253,6 @@ export function redactConfig(config: OrchestronConfig): OrchestronConfig {
     if (key.sensitive && getPath(copy, key.path)) setPath(copy, key.path, '[redacted]');
   }
   for (const source of Object.values(copy.sources)) source.secrets = source.secrets.map(() => '[redacted]');
+  for (const key of copy.encryption.keys) key.key = '[redacted]';
   return copy;
 }

@@ -8,10 +8,16 @@ function formatName(format: unknown): string {
     port: 'port',
     'duration-ms': 'duration ("5s", "250ms")',
     'byte-size': 'size ("1MB")',
+    'heap-threshold': 'share ("90%") or size ("400MB")',
     'listen-address': 'address (":8080")',
     'string-list': 'list (comma-separated in env)',
     'string-lists': 'map of lists (JSON in env)',
     'routing-rules': 'list of rules (JSON in env)',
+    'encryption-keys': 'list of {id, key} (JSON in env)',
+    'kafka-topics': 'list of topics (JSON in env)',
+    'rabbitmq-exchanges': 'list of exchanges (JSON in env)',
+    'rabbitmq-queues': 'list of queues (JSON in env)',
+    'rabbitmq-bindings': 'list of bindings (JSON in env)',
   };
   return names[String(format)] ?? String(format);
 }

@@ -1,5 +1,15 @@
+import type { EncryptionKeyConfig } from './encryption-keys';
 import type { RoutingRule } from '@orchestron/routing';
+import type {
+  KafkaTopicConfig,
+  RabbitMqBindingConfig,
+  RabbitMqExchangeConfig,
+  RabbitMqQueueConfig,
+} from './broker-topology';
 import type { WebhookSourcesConfig } from './webhook-sources';
+
+/** `max_heap_used` resolved: a share of V8's heap limit ("90%"), or a size in bytes ("400MB"). */
+export type HeapThreshold = { fraction: number } | { bytes: number };
 
 /**
  * The configuration, after loading and resolution: durations in milliseconds, sizes in
@@ -17,6 +27,8 @@ export interface OrchestronConfig {
     require_api_key: boolean;
     key_refresh_interval: number;
     key_usage_flush_interval: number;
+    /** HTTPS instead of HTTP when cert_file and key_file are set; ca_file requires client certificates. */
+    tls: { cert_file: string; key_file: string; ca_file: string };
   };
   database: {
     url: string;
@@ -27,6 +39,10 @@ export interface OrchestronConfig {
     name: string;
     max_connections: number;
     ssl: boolean;
+    ssl_ca_file: string;
+    ssl_cert_file: string;
+    ssl_key_file: string;
+    ssl_reject_unauthorized: boolean;
     connect_timeout: number;
     statement_timeout: number;
   };
@@ -41,15 +57,29 @@ export interface OrchestronConfig {
       vhost: string;
       prefetch_count: number;
       tls: boolean;
+      ca_file: string;
+      cert_file: string;
+      key_file: string;
+      /** Declared by the relay at start and on every reconnect (docs/architecture.md, Broker topology). */
+      topology: {
+        exchanges: RabbitMqExchangeConfig[];
+        queues: RabbitMqQueueConfig[];
+        bindings: RabbitMqBindingConfig[];
+      };
     };
     kafka: {
       brokers: string[];
       client_id: string;
       ssl: boolean;
+      ssl_ca_file: string;
+      ssl_cert_file: string;
+      ssl_key_file: string;
       sasl: { mechanism: '' | 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
       create_topics: boolean;
       topic_partitions: number;
       replication_factor: number;
+      /** Created (or extended) by the relay at start (docs/architecture.md, Broker topology). */
+      topics: KafkaTopicConfig[];
     };
   };
   routing: {
@@ -67,17 +97,38 @@ export interface OrchestronConfig {
     retry_max_delay: number;
     broker_backoff_max: number;
     shutdown_timeout: number;
+    stats_interval: number;
+    ordering: 'none' | 'partition_key';
+    dead_letter_policy: 'skip' | 'block';
   };
   relay: {
     address: string;
+  };
+  retention: {
+    published_outbox: number;
+    events: number;
+    batch_size: number;
+    batch_pause: number;
+    interval: number;
   };
   schemas: {
     directory: string;
     lists: Record<string, string[]>;
     max_clock_skew: number;
+    accept_unknown_types_from: string[];
   };
   log: {
     level: 'error' | 'warn' | 'info' | 'debug';
+  };
+  health: {
+    /** Readiness fails while the event loop's p99 delay exceeds this (ms). */
+    max_event_loop_lag: number;
+    /** Readiness fails while the V8 heap in use exceeds this share of the heap limit, or these bytes. */
+    max_heap_used: HeapThreshold;
+  };
+  encryption: {
+    active_key_id: string;
+    keys: EncryptionKeyConfig[];
   };
   /** Senders of raw webhooks (POST /webhooks/:source), by source name. */
   sources: WebhookSourcesConfig;
@@ -123,6 +174,19 @@ export const schema = {
       format: 'duration-ms',
       default: '30s',
     },
+    tls: {
+      cert_file: {
+        doc: 'PEM certificate (chain) of the HTTPS listener; with key_file, ingest serves HTTPS instead of HTTP. Re-read on reload.',
+        format: String,
+        default: '',
+      },
+      key_file: { doc: 'PEM private key of the HTTPS listener.', format: String, default: '' },
+      ca_file: {
+        doc: 'PEM CA bundle for client certificates; when set, every client must present a certificate it signed (mutual TLS).',
+        format: String,
+        default: '',
+      },
+    },
   },
   database: {
     url: {
@@ -142,7 +206,27 @@ export const schema = {
       default: 'orchestron',
     },
     max_connections: { doc: 'Connection pool size per process.', format: 'nat', default: 20 },
-    ssl: { doc: 'Connect to Postgres over TLS.', format: Boolean, default: false },
+    ssl: {
+      doc: 'Connect to Postgres over TLS (then the ssl_* keys apply, and sslmode in database.url is ignored).',
+      format: Boolean,
+      default: false,
+    },
+    ssl_ca_file: {
+      doc: 'PEM CA bundle the Postgres server certificate is checked against; empty: the system CAs.',
+      format: String,
+      default: '',
+    },
+    ssl_cert_file: {
+      doc: 'PEM client certificate for Postgres (certificate authentication).',
+      format: String,
+      default: '',
+    },
+    ssl_key_file: { doc: 'PEM private key of ssl_cert_file.', format: String, default: '' },
+    ssl_reject_unauthorized: {
+      doc: 'Refuse a Postgres server whose certificate does not verify (CA and host name). Turn off only to test.',
+      format: Boolean,
+      default: true,
+    },
     connect_timeout: { doc: 'Time allowed to open a connection.', format: 'duration-ms', default: '5s' },
     statement_timeout: {
       doc: 'Postgres statement_timeout for Orchestron sessions (0 = none).',
@@ -167,6 +251,34 @@ export const schema = {
       vhost: { doc: 'RabbitMQ virtual host.', format: String, default: '/' },
       prefetch_count: { doc: 'Consumer prefetch (orchestron tail).', format: 'nat', default: 100 },
       tls: { doc: 'Connect with amqps (TLS).', format: Boolean, default: false },
+      ca_file: {
+        doc: 'PEM CA bundle the RabbitMQ server certificate is checked against (amqps); empty: the system CAs.',
+        format: String,
+        default: '',
+      },
+      cert_file: {
+        doc: 'PEM client certificate for RabbitMQ (amqps, EXTERNAL or mutual TLS).',
+        format: String,
+        default: '',
+      },
+      key_file: { doc: 'PEM private key of cert_file.', format: String, default: '' },
+      topology: {
+        exchanges: {
+          doc: 'Exchanges the relay declares at start and on reconnect: list of {name, type (topic, direct, fanout or headers; default topic), durable (default true)}. JSON in the environment.',
+          format: 'rabbitmq-exchanges',
+          default: [],
+        },
+        queues: {
+          doc: 'Queues the relay declares at start and on reconnect: list of {name, type (classic or quorum; default classic), durable (default true), dead_letter_exchange, dead_letter_routing_key, message_ttl ("10m"), max_length}. JSON in the environment.',
+          format: 'rabbitmq-queues',
+          default: [],
+        },
+        bindings: {
+          doc: 'Queue bindings the relay declares at start and on reconnect: list of {queue, exchange, routing_key (default "#")}. A routing destination with none is reported at start (orchestron_destination_unbound). JSON in the environment.',
+          format: 'rabbitmq-bindings',
+          default: [],
+        },
+      },
     },
     kafka: {
       brokers: {
@@ -177,6 +289,13 @@ export const schema = {
       },
       client_id: { doc: 'Kafka client id.', format: String, default: 'orchestron' },
       ssl: { doc: 'Connect to Kafka over TLS.', format: Boolean, default: false },
+      ssl_ca_file: {
+        doc: 'PEM CA bundle the Kafka broker certificates are checked against; empty: the system CAs.',
+        format: String,
+        default: '',
+      },
+      ssl_cert_file: { doc: 'PEM client certificate for Kafka (mutual TLS).', format: String, default: '' },
+      ssl_key_file: { doc: 'PEM private key of ssl_cert_file.', format: String, default: '' },
       sasl: {
         mechanism: {
           doc: 'SASL mechanism; empty for none.',
@@ -193,6 +312,11 @@ export const schema = {
       },
       topic_partitions: { doc: 'Partitions of topics Orchestron creates.', format: 'nat', default: 3 },
       replication_factor: { doc: 'Replication factor of topics Orchestron creates.', format: 'nat', default: 1 },
+      topics: {
+        doc: 'Topics the relay creates at start: list of {name, partitions, replication_factor (defaults: the two keys above), config: {"max.message.bytes": "...", "retention.ms": ...}}. An existing topic with fewer partitions gets partitions added (never removed); other differences are logged, not changed. JSON in the environment.',
+        format: 'kafka-topics',
+        default: [],
+      },
     },
   },
   routing: {
@@ -242,6 +366,48 @@ export const schema = {
       format: 'duration-ms',
       default: '30s',
     },
+    stats_interval: {
+      doc: 'How often the relay refreshes the outbox and dead-letter gauges from the database (a scrape never queries it). At least 1s.',
+      format: 'duration-ms',
+      default: '10s',
+    },
+    ordering: {
+      doc: 'none: publish as fast as possible, in no particular order. partition_key: events with the same destination and partition key are published one after the other in ingest order, across all loops and replicas, crashes and retries (slower; docs/architecture.md, Ordering).',
+      format: ['none', 'partition_key'],
+      default: 'none',
+    },
+    dead_letter_policy: {
+      doc: 'With ordering partition_key, what a dead-lettered event does to the later events of its key: skip lets them go on; block holds them until the dead letter is replayed or discarded.',
+      format: ['skip', 'block'],
+      default: 'skip',
+    },
+  },
+  retention: {
+    published_outbox: {
+      doc: 'Published outbox rows older than this are deleted by the relay; 0 keeps them.',
+      format: 'duration-ms',
+      default: '24h',
+    },
+    events: {
+      doc: 'Events older than this are deleted with their outbox and dead-letter rows, once none of their outbox rows is pending and none of their dead letters waits (status dead); 0 keeps them.',
+      format: 'duration-ms',
+      default: '7d',
+    },
+    batch_size: {
+      doc: 'Rows deleted per statement; a full batch is followed by another after batch_pause. At least 1.',
+      format: 'nat',
+      default: 1000,
+    },
+    batch_pause: {
+      doc: 'Pause between two cleanup batches, so that cleanup never hogs the database.',
+      format: 'duration-ms',
+      default: '100ms',
+    },
+    interval: {
+      doc: "How often each relay runs a cleanup pass (several replicas may run it at once; they skip each other's rows). 0 turns cleanup off.",
+      format: 'duration-ms',
+      default: '1m',
+    },
   },
   relay: {
     address: {
@@ -266,9 +432,38 @@ export const schema = {
       format: 'duration-ms',
       default: '5m',
     },
+    accept_unknown_types_from: {
+      doc: 'Source globs whose events of a type without a schema are stored unvalidated (POST /events); other sources get 422. Webhook sources set unknown_types themselves.',
+      format: 'string-list',
+      default: [],
+    },
   },
   log: {
     level: { doc: 'Log level.', format: ['error', 'warn', 'info', 'debug'], default: 'info' },
+  },
+  health: {
+    max_event_loop_lag: {
+      doc: '/ready fails while the p99 event-loop delay (over about 10s) exceeds this: the process is too busy to answer in time.',
+      format: 'duration-ms',
+      default: '1s',
+    },
+    max_heap_used: {
+      doc: '/ready fails while the V8 heap in use exceeds this: a share of the heap limit ("90%") or a size ("400MB").',
+      format: 'heap-threshold',
+      default: '90%',
+    },
+  },
+  encryption: {
+    active_key_id: {
+      doc: 'Encrypt stored payloads (AES-256-GCM) with this key of encryption.keys; empty: payloads are stored in clear.',
+      format: String,
+      default: '',
+    },
+    keys: {
+      doc: 'Payload keys [{id, key}], key a reference env:VAR or file:/path to 32 random bytes in base64. Keep retired keys listed while payloads encrypted with them remain. JSON in the environment.',
+      format: 'encryption-keys',
+      default: [],
+    },
   },
   sources: {
     doc: 'Webhook senders of POST /webhooks/:source, by name: scheme, secrets (env:VAR / file:/path references), type_from, id_from, tolerance, unknown_types, static_fields; see docs/webhooks.md. JSON in the environment.',

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { checkSecretReference, readSecret } from './secret-reference';
 import convict from 'convict';
 import { parseDuration } from './formats';
 
@@ -30,10 +30,19 @@ export type WebhookSourcesConfig = Record<string, WebhookSourceConfig>;
 const SOURCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
 const JSON_POINTER = /^(\/([^~/]|~[01])*)+$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const FIELD_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** Header names acceptEvents sets itself; a static field may not shadow them. */
-const RESERVED_FIELDS = new Set(['content-type', 'request-id', 'time', 'traceparent', 'tracestate', 'api-key']);
+const RESERVED_FIELDS = new Set([
+  'content-type',
+  'request-id',
+  'time',
+  'traceparent',
+  'tracestate',
+  'api-key',
+  'payload-encoding',
+]);
+/** Stored `ce-<name>` headers are CloudEvents attributes, published as such (docs/architecture.md). */
+const RESERVED_PREFIXES = ['ce-', 'ce_'];
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$/;
 const SETTINGS = [
   'scheme',
@@ -162,19 +171,6 @@ function describeList(value: unknown): string {
   return Array.isArray(value) ? `a list of ${value.length}` : describe(value);
 }
 
-function checkSecretReference(reference: unknown): string | undefined {
-  if (typeof reference !== 'string')
-    return `must be a reference such as env:VAR or file:/path, not ${describe(reference)}`;
-  if (reference.startsWith('env:')) {
-    return ENV_NAME.test(reference.slice(4)) ? undefined : `${reference} does not name an environment variable`;
-  }
-  if (reference.startsWith('file:'))
-    return reference.length > 5 ? undefined : 'file: needs a path, e.g. file:/run/secrets/x';
-  if (reference.startsWith('literal:')) return reference.length > 8 ? undefined : 'literal: needs a value';
-  // Not echoed: this may well be a secret pasted into the file.
-  return 'must be a reference env:VAR_NAME or file:/path (secrets are not written in the config; literal:<value> is for tests only)';
-}
-
 function checkLocation(at: string, value: unknown): string[] {
   if (!isMapping(value))
     return [`${at}: must be {header: <name>} or {pointer: </json/pointer>}, not ${describe(value)}`];
@@ -198,7 +194,10 @@ function checkStaticFields(at: string, value: unknown): string[] {
   for (const [field, fieldValue] of Object.entries(value)) {
     if (!FIELD_NAME.test(field)) {
       problems.push(`${at}.${field}: a field name is 1-64 letters, digits, ".", "_" or "-"`);
-    } else if (RESERVED_FIELDS.has(field.toLowerCase())) {
+    } else if (
+      RESERVED_FIELDS.has(field.toLowerCase()) ||
+      RESERVED_PREFIXES.some((prefix) => field.toLowerCase().startsWith(prefix))
+    ) {
       problems.push(`${at}.${field}: is set by ingest itself; choose another name`);
     }
     if (typeof fieldValue !== 'string') {
@@ -228,24 +227,6 @@ function checkSignature(at: string, value: unknown): string[] {
     problems.push(`${at}.prefix: must be a string of at most 32 characters, such as "sha256="`);
   }
   return problems;
-}
-
-/** Reads one secret reference; a problem (never the value) when it cannot. */
-function readSecret(reference: string, env: NodeJS.ProcessEnv): { value: string } | { problem: string } {
-  if (reference.startsWith('literal:')) return { value: reference.slice('literal:'.length) };
-  if (reference.startsWith('env:')) {
-    const value = env[reference.slice(4)];
-    if (value === undefined) return { problem: `${reference}: the environment variable is not set` };
-    if (value.trim() === '') return { problem: `${reference}: the environment variable is empty` };
-    return { value: value.trim() };
-  }
-  const file = reference.slice('file:'.length);
-  try {
-    const value = readFileSync(file, 'utf8').trim();
-    return value === '' ? { problem: `${reference}: the file is empty` } : { value };
-  } catch (error) {
-    return { problem: `${reference}: cannot read the file: ${(error as NodeJS.ErrnoException).code ?? 'error'}` };
-  }
 }
 
 /** A problem with a resolved secret's form for its scheme, without quoting it. */

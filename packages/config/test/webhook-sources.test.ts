@@ -106,7 +106,7 @@ sources:
     scheme: stripe
     secrets: [env:A, env:B, env:C]
     tolerance: soon
-    static_fields: {team: 42, request-id: x}
+    static_fields: {team: 42, request-id: x, ce-subject: y}
   acme:
     scheme: hmac-sha256
     secrets: [env:A]
@@ -130,6 +130,7 @@ sources:
         expect.stringMatching(/^sources\.stripe\.tolerance: /),
         expect.stringMatching(/^sources\.stripe\.static_fields\.team: must be a string/),
         expect.stringMatching(/^sources\.stripe\.static_fields\.request-id: is set by ingest itself/),
+        expect.stringMatching(/^sources\.stripe\.static_fields\.ce-subject: is set by ingest itself/),
         expect.stringMatching(/^sources\.acme\.signature: is required for scheme hmac-sha256/),
         expect.stringMatching(/^sources\.acme\.id_from\.pointer: must be a JSON pointer/),
         'sources.open.secrets: scheme none verifies nothing and takes no secrets',
@@ -139,7 +140,7 @@ sources:
         expect.stringMatching(/^api\.rate_limit: /),
       ]),
     );
-    expect(problems).toHaveLength(15);
+    expect(problems).toHaveLength(16);
     expect(problems.join('\n')).not.toContain('plain-secret-in-the-file');
   });
 

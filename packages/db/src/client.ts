@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
 
@@ -10,6 +12,12 @@ export interface DatabaseSettings {
   name: string;
   max_connections: number;
   ssl: boolean;
+  /** PEM files for TLS (database.ssl_*); empty or absent: system CAs, no client certificate. */
+  ssl_ca_file?: string;
+  ssl_cert_file?: string;
+  ssl_key_file?: string;
+  /** Verify the server certificate (CA and host name); default true. */
+  ssl_reject_unauthorized?: boolean;
   connect_timeout: number;
   statement_timeout: number;
 }
@@ -18,14 +26,43 @@ export interface DatabaseSettings {
 // below 2^53 in practice, and numbers are what callers compare and log.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
+/** The TLS options of database.ssl_*, with the PEM files read now (each new pool reads them). */
+export function tlsOptionsOf(settings: DatabaseSettings): ConnectionOptions {
+  return {
+    rejectUnauthorized: settings.ssl_reject_unauthorized ?? true,
+    ...(settings.ssl_ca_file ? { ca: readFileSync(settings.ssl_ca_file, 'utf8') } : {}),
+    ...(settings.ssl_cert_file ? { cert: readFileSync(settings.ssl_cert_file, 'utf8') } : {}),
+    ...(settings.ssl_key_file ? { key: readFileSync(settings.ssl_key_file, 'utf8') } : {}),
+  };
+}
+
+/**
+ * With database.ssl the ssl_* settings decide TLS: pg would let `sslmode` & co. in the URL
+ * replace them (and drop the CA), so those parameters are taken out of the URL.
+ */
+function withoutTlsParameters(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url; // not a URL pg would parse either; let pg report it
+  }
+  for (const name of ['ssl', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'uselibpqcompat']) {
+    parsed.searchParams.delete(name);
+  }
+  return parsed.toString();
+}
+
 export function connectionConfig(settings: DatabaseSettings, applicationName: string): Knex.PgConnectionConfig {
   const common = {
     application_name: applicationName,
     connectionTimeoutMillis: settings.connect_timeout,
     statement_timeout: settings.statement_timeout || undefined,
-    ssl: settings.ssl ? { rejectUnauthorized: true } : undefined,
+    ssl: settings.ssl ? tlsOptionsOf(settings) : undefined,
   };
-  if (settings.url) return { connectionString: settings.url, ...common };
+  if (settings.url) {
+    return { connectionString: settings.ssl ? withoutTlsParameters(settings.url) : settings.url, ...common };
+  }
   return {
     host: settings.host,
     port: settings.port,
@@ -37,12 +74,29 @@ export function connectionConfig(settings: DatabaseSettings, applicationName: st
 }
 
 /** A knex instance on a pg pool of `max_connections`. */
-export function createDatabase(settings: DatabaseSettings, applicationName: string): Knex {
+/** The logger knex reports pool and connection trouble to. */
+export interface DatabaseLogger {
+  warn(message: string, meta?: Record<string, unknown>): void;
+  error(message: string, meta?: Record<string, unknown>): void;
+}
+
+export function createDatabase(settings: DatabaseSettings, applicationName: string, logger?: DatabaseLogger): Knex {
   return knex({
     client: 'pg',
     connection: connectionConfig(settings, applicationName),
     pool: { min: 0, max: settings.max_connections },
     acquireConnectionTimeout: Math.max(settings.connect_timeout, 1_000),
+    // Without this knex prints plain-text lines into the services' JSON logs.
+    ...(logger
+      ? {
+          log: {
+            warn: (message: unknown) => logger.warn('database', { detail: String(message) }),
+            error: (message: unknown) => logger.error('database', { detail: String(message) }),
+            deprecate: (message: unknown) => logger.warn('database deprecation', { detail: String(message) }),
+            debug: () => undefined,
+          },
+        }
+      : {}),
   });
 }
 

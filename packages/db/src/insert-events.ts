@@ -1,3 +1,4 @@
+import type { EncryptedPayload } from './payload-cipher';
 import type { Executor } from './types';
 import { jsonParam } from './types';
 
@@ -7,7 +8,10 @@ export interface NewEvent {
   type: string;
   schemaVersion: number | null;
   idempotencyKey: string | null;
+  /** The payload, stored as jsonb; ignored when `encryptedPayload` is given. */
   payload: unknown;
+  /** The payload encrypted at rest instead (PayloadCipher); then no clear payload is stored. */
+  encryptedPayload?: EncryptedPayload;
   headers: Record<string, string>;
   receivedAt: Date;
 }
@@ -31,15 +35,22 @@ export async function insertEvents(db: Executor, events: readonly NewEvent[]): P
     type: e.type,
     schema_version: e.schemaVersion,
     idempotency_key: e.idempotencyKey,
-    payload: e.payload,
+    // Wrapped, because jsonb_to_recordset turns a JSON null into SQL NULL, and a payload may
+    // well be JSON null.
+    payload: e.encryptedPayload ? null : { value: e.payload },
+    payload_encrypted: e.encryptedPayload?.data.toString('base64') ?? null,
+    encryption_key_id: e.encryptedPayload?.keyId ?? null,
     headers: e.headers,
     received_at: e.receivedAt.toISOString(),
   }));
   const inserted = await db.raw<{ rows: Array<{ id: string }> }>(
-    `insert into events (id, source, type, schema_version, idempotency_key, payload, headers, received_at)
-     select id, source, type, schema_version, idempotency_key, payload, headers, received_at
+    `insert into events (id, source, type, schema_version, idempotency_key, payload, payload_encrypted,
+                         encryption_key_id, headers, received_at)
+     select id, source, type, schema_version, idempotency_key, payload -> 'value', decode(payload_encrypted, 'base64'),
+            encryption_key_id, headers, received_at
      from jsonb_to_recordset(?::jsonb) as r(id uuid, source text, type text, schema_version int,
-       idempotency_key text, payload jsonb, headers jsonb, received_at timestamptz)
+       idempotency_key text, payload jsonb, payload_encrypted text, encryption_key_id text, headers jsonb,
+       received_at timestamptz)
      on conflict (source, idempotency_key) do nothing
      returning id`,
     [jsonParam(rows)],

@@ -66,6 +66,27 @@ describe('insertEvents', () => {
     expect(Number(row?.n)).toBe(2);
   });
 
+  it('stores a JSON null payload as JSON null', async () => {
+    const [stored] = await insertEvents(database.db, [newEvent({ payload: null })]);
+    const row = await database
+      .db('events')
+      .where({ id: stored?.id })
+      .select(database.db.raw("payload = 'null'::jsonb as is_null"))
+      .first();
+    expect(row.is_null).toBe(true);
+  });
+
+  it('stores an encrypted payload instead of the clear one', async () => {
+    const event = newEvent({
+      payload: { secret: 'x' },
+      encryptedPayload: { keyId: 'k1', data: Buffer.from('opaque') },
+    });
+    await insertEvents(database.db, [event]);
+    const row = await database.db('events').where({ id: event.id }).first();
+    expect(row).toMatchObject({ payload: null, encryption_key_id: 'k1' });
+    expect(row.payload_encrypted.toString()).toBe('opaque');
+  });
+
   it('treats the same key from another source as another event', async () => {
     const a = await insertEvents(database.db, [newEvent({ idempotencyKey: 'k', source: 'a' })]);
     const b = await insertEvents(database.db, [newEvent({ idempotencyKey: 'k', source: 'b' })]);

@@ -1,4 +1,5 @@
 export * from './logger';
 export * from './metrics';
 export * from './health';
+export * from './process-checks';
 export * from './ops-server';

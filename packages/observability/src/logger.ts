@@ -19,9 +19,20 @@ export interface RootLogger extends Logger {
 /** Metadata keys that must never reach a log line, whatever a caller passes. */
 const SECRET_KEYS = /pass(word)?|secret|token|authorization|api[-_]?key|cookie|payload|^data$/i;
 
+/** A copy of `value` with secret keys masked at any depth (the caller's objects stay as they are). */
+function redacted(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null || value instanceof Error || depth > 6) return value;
+  if (Array.isArray(value)) return value.map((item) => redacted(item, depth + 1));
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    copy[key] = SECRET_KEYS.test(key) ? '[redacted]' : redacted(item, depth + 1);
+  }
+  return copy;
+}
+
 const redactSecrets = winston.format((info) => {
   for (const key of Object.keys(info)) {
-    if (SECRET_KEYS.test(key)) info[key] = '[redacted]';
+    info[key] = SECRET_KEYS.test(key) ? '[redacted]' : redacted(info[key], 1);
   }
   return info;
 });

@@ -59,6 +59,10 @@ export interface RelayMetrics {
   brokerUnavailable: Counter<'broker'>;
   outboxPending: Gauge;
   outboxOldestPendingAge: Gauge;
+  outboxOldestDueAge: Gauge;
+  deadLetterQueueSize: Gauge;
+  retentionDeleted: Counter<'table'>;
+  destinationUnbound: Gauge<'broker' | 'destination'>;
 }
 
 export function relayMetrics(registry: Registry): RelayMetrics {
@@ -117,5 +121,52 @@ export function relayMetrics(registry: Registry): RelayMetrics {
       help: 'Age of the oldest pending outbox row.',
       registers: [registry],
     }),
+    outboxOldestDueAge: new Gauge({
+      name: `${METRIC_PREFIX}outbox_oldest_due_age_seconds`,
+      help: 'How long the longest-waiting due outbox row has been due (rows in retry backoff do not count).',
+      registers: [registry],
+    }),
+    deadLetterQueueSize: new Gauge({
+      name: `${METRIC_PREFIX}dead_letter_queue_size`,
+      help: 'Dead letters waiting for an operator (status dead; refreshed periodically).',
+      registers: [registry],
+    }),
+    retentionDeleted: new Counter({
+      name: `${METRIC_PREFIX}retention_deleted_total`,
+      help: 'Rows deleted by the retention cleanup, by table (outbox: published rows; events: with their rows).',
+      labelNames: ['table'],
+      registers: [registry],
+    }),
+    destinationUnbound: new Gauge({
+      name: `${METRIC_PREFIX}destination_unbound`,
+      help: '1 for a routing destination (RabbitMQ exchange) no binding of the configured topology takes messages from, else 0; set at relay start.',
+      labelNames: ['broker', 'destination'],
+      registers: [registry],
+    }),
   };
+}
+
+export interface ConfigReloadMetrics {
+  reloads: Counter<'result'>;
+  lastSuccess: Gauge;
+}
+
+/** Configuration reloads of a process (both apps), as Prometheus' own config reload metrics. */
+export function configReloadMetrics(registry: Registry): ConfigReloadMetrics {
+  const metrics = {
+    reloads: new Counter({
+      name: `${METRIC_PREFIX}config_reloads_total`,
+      help: 'Configuration reloads (SIGHUP or file change), by result: success, or failure (the old configuration stays).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    lastSuccess: new Gauge({
+      name: `${METRIC_PREFIX}config_last_reload_success_timestamp_seconds`,
+      help: 'When the configuration in effect was last loaded successfully (at start or by a reload).',
+      registers: [registry],
+    }),
+  };
+  // Both series exist from the start, so rate() and increase() see the first failure.
+  for (const result of ['success', 'failure'] as const) metrics.reloads.inc({ result }, 0);
+  return metrics;
 }

@@ -5,8 +5,14 @@ import { createDatabase, migrateLatest, type DatabaseSettings } from '@orchestro
 
 import { postgresUrl } from './services';
 
-/** The migrated database every test file's database is cloned from. */
-export const TEMPLATE_DATABASE = 'orchestron_test_template';
+/**
+ * The migrated database every test file's database is cloned from: one per test run (global
+ * setup names it and hands the name to the workers), so test runs side by side on one server
+ * never drop each other's template.
+ */
+export function templateDatabase(): string {
+  return process.env.ORCHESTRON_TEST_TEMPLATE ?? 'orchestron_test_template';
+}
 
 function urlFor(database: string): string {
   const url = new URL(postgresUrl());
@@ -39,18 +45,25 @@ async function withMaintenanceClient<T>(work: (client: pg.Client) => Promise<T>)
   }
 }
 
-/** (Re)creates the template database and runs every migration in it; called once per test run. */
+/** Creates this run's template database and runs every migration in it; called once per test run. */
 export async function prepareTemplateDatabase(): Promise<void> {
+  process.env.ORCHESTRON_TEST_TEMPLATE ??= `orchestron_test_template_${process.pid}`;
+  const template = templateDatabase();
   await withMaintenanceClient(async (client) => {
-    await client.query(`drop database if exists ${TEMPLATE_DATABASE} with (force)`);
-    await client.query(`create database ${TEMPLATE_DATABASE}`);
+    await client.query(`drop database if exists ${template} with (force)`);
+    await client.query(`create database ${template}`);
   });
-  const db = createDatabase(settingsFor(TEMPLATE_DATABASE, 1), 'orchestron-test-setup');
+  const db = createDatabase(settingsFor(template, 1), 'orchestron-test-setup');
   try {
     await migrateLatest(db);
   } finally {
     await db.destroy();
   }
+}
+
+/** Drops this run's template (global teardown). */
+export async function dropTemplateDatabase(): Promise<void> {
+  await withMaintenanceClient((client) => client.query(`drop database if exists ${templateDatabase()} with (force)`));
 }
 
 export interface TestDatabase {
@@ -69,7 +82,7 @@ export interface TestDatabase {
  */
 export async function createTestDatabase(label = 'test'): Promise<TestDatabase> {
   const name = `orchestron_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
-  await withMaintenanceClient((client) => client.query(`create database ${name} template ${TEMPLATE_DATABASE}`));
+  await withMaintenanceClient((client) => client.query(`create database ${name} template ${templateDatabase()}`));
   const settings = settingsFor(name);
   const db = createDatabase(settings, 'orchestron-test');
   return {

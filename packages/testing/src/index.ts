@@ -2,3 +2,4 @@ export * from './services';
 export * from './database';
 export * from './processes';
 export * from './tcp-proxy';
+export * from './dedicated-brokers';

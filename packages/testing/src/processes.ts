@@ -27,14 +27,23 @@ export interface AppProcess {
   stop(): Promise<number | null>;
 }
 
+export interface StartOptions {
+  timeoutMs?: number;
+  /** `https` for an ingest with api.tls; `probe` must then reach it (fetch cannot take a CA). */
+  protocol?: 'http' | 'https';
+  /** Resolves true once the app answers; default: GET <url>/health is 2xx. */
+  probe?: (url: string) => Promise<boolean>;
+}
+
 /**
  * Starts a built app (`node apps/<name>/dist/main.js`) with the given environment on top of
- * a clean one, and waits until its /health answers.
+ * a clean one, and waits until its /health answers. An `undefined` value removes one of the
+ * defaults set here (e.g. ORCHESTRON_LOG_LEVEL, so the config file decides).
  */
 export async function startApp(
   name: 'ingest' | 'relay',
-  env: Record<string, string>,
-  options: { timeoutMs?: number } = {},
+  env: Record<string, string | undefined>,
+  options: StartOptions = {},
 ): Promise<AppProcess> {
   const port = await freePort();
   const addressKey = name === 'ingest' ? 'ORCHESTRON_API_ADDRESS' : 'ORCHESTRON_RELAY_ADDRESS';
@@ -53,7 +62,8 @@ export async function startApp(
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.protocol ?? 'http'}://127.0.0.1:${port}`;
+  const probe = options.probe ?? (async (base: string) => (await fetch(`${base}/health`)).ok);
 
   const deadline = Date.now() + (options.timeoutMs ?? 20_000);
   let alive = true;
@@ -61,7 +71,7 @@ export async function startApp(
   for (;;) {
     if (!alive) throw new Error(`${name} exited during start:\n${output}`);
     try {
-      if ((await fetch(`${url}/health`)).ok) break;
+      if (await probe(url)) break;
     } catch {
       // not listening yet
     }

@@ -1,0 +1,97 @@
+import { findStoredEventIds } from './find-stored-event-ids';
+import type { NewEvent, StoredEvent } from './insert-events';
+import type { NewOutboxRow } from './insert-outbox';
+import { OUTBOX_CHANNEL, jsonParam, type Executor } from './types';
+
+/** An event to store, with the outbox rows (its destinations) to write if it is new. */
+export interface NewEventWithOutbox extends NewEvent {
+  outbox: ReadonlyArray<Omit<NewOutboxRow, 'eventId'>>;
+}
+
+/**
+ * Stores events, one outbox row per destination of each newly stored one, and a NOTIFY to the
+ * relays when any outbox row was written, in ONE statement: one round trip, atomic on its own
+ * (run it outside a transaction and it commits when it returns; the NOTIFY is delivered then).
+ *
+ * An event whose (source, idempotency_key) is already stored (a re-delivery, or a repeat within
+ * the batch) gets no row: its result carries the stored id and `inserted: false`. The statement
+ * finds ids stored before it started and ids it stored itself; an id committed by a concurrent
+ * writer while it waited on the unique index is invisible to its snapshot, so for those (rare:
+ * concurrent duplicates) a second query with a fresh snapshot looks them up.
+ */
+export async function insertEventsWithOutbox(
+  db: Executor,
+  events: readonly NewEventWithOutbox[],
+): Promise<StoredEvent[]> {
+  if (events.length === 0) return [];
+  const rows = events.map((e) => ({
+    id: e.id,
+    source: e.source,
+    type: e.type,
+    schema_version: e.schemaVersion,
+    idempotency_key: e.idempotencyKey,
+    // Wrapped, because jsonb_to_recordset turns a JSON null into SQL NULL, and a payload may
+    // well be JSON null.
+    payload: e.encryptedPayload ? null : { value: e.payload },
+    payload_encrypted: e.encryptedPayload?.data.toString('base64') ?? null,
+    encryption_key_id: e.encryptedPayload?.keyId ?? null,
+    headers: e.headers,
+    received_at: e.receivedAt.toISOString(),
+    outbox: e.outbox.map((o) => ({
+      broker: o.broker,
+      destination: o.destination,
+      routing_key: o.routingKey,
+      partition_key: o.partitionKey,
+    })),
+  }));
+  const result = await db.raw<{ rows: Array<{ id: string | null; inserted: boolean }> }>(
+    `with input as (
+       select *
+       from rows from (jsonb_to_recordset(?::jsonb) as (id uuid, source text, type text, schema_version int,
+         idempotency_key text, payload jsonb, payload_encrypted text, encryption_key_id text, headers jsonb,
+         received_at timestamptz, outbox jsonb)) with ordinality
+         as r(id, source, type, schema_version, idempotency_key, payload, payload_encrypted, encryption_key_id,
+              headers, received_at, outbox, n)
+     ), inserted as (
+       insert into events (id, source, type, schema_version, idempotency_key, payload, payload_encrypted,
+                           encryption_key_id, headers, received_at)
+       select id, source, type, schema_version, idempotency_key, payload -> 'value',
+              decode(payload_encrypted, 'base64'), encryption_key_id, headers, received_at
+       from input
+       order by n
+       on conflict (source, idempotency_key) do nothing
+       returning id, source, idempotency_key
+     ), queued as (
+       insert into outbox (event_id, broker, destination, routing_key, partition_key)
+       select i.id, d.broker, d.destination, d.routing_key, d.partition_key
+       from input i
+       join inserted on inserted.id = i.id
+       cross join lateral rows from (jsonb_to_recordset(i.outbox) as (broker text, destination text,
+         routing_key text, partition_key text)) with ordinality as d(broker, destination, routing_key,
+         partition_key, m)
+       order by i.n, d.m
+       returning 1
+     ), notified as (
+       select count(*) as notices from (select pg_notify(?, '') from (select 1 from queued limit 1) q) n
+     )
+     select coalesce(mine.id, repeat.id, stored.id) as id, mine.id is not null as inserted
+     from input i
+     left join inserted mine on mine.id = i.id
+     left join inserted repeat
+       on mine.id is null and repeat.source = i.source and repeat.idempotency_key = i.idempotency_key
+     left join events stored
+       on mine.id is null and stored.source = i.source and stored.idempotency_key = i.idempotency_key
+     cross join notified
+     order by i.n`,
+    [jsonParam(rows), OUTBOX_CHANNEL],
+  );
+
+  const unresolved = events.filter((_, i) => !result.rows[i]?.id);
+  const committedMeanwhile = unresolved.length > 0 ? await findStoredEventIds(db, unresolved) : new Map();
+  return events.map((e, i) => {
+    const row = result.rows[i];
+    const id = row?.id ?? committedMeanwhile.get(`${e.source}\u0000${e.idempotencyKey ?? ''}`);
+    if (!id) throw new Error(`event ${e.id} was neither inserted nor found by its idempotency key`);
+    return { id, inserted: row?.inserted ?? false };
+  });
+}

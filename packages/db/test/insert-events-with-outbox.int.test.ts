@@ -1,0 +1,130 @@
+import { Client } from 'pg';
+import { createTestDatabase, type TestDatabase } from '@orchestron/testing';
+import { insertEvents, insertEventsWithOutbox, OUTBOX_CHANNEL, uuidv7, type NewEventWithOutbox } from '../src';
+
+let database: TestDatabase;
+let listener: Client;
+const notices: string[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase('insert_with_outbox');
+  listener = new Client({ connectionString: database.url });
+  await listener.connect();
+  listener.on('notification', (n) => notices.push(n.channel));
+  await listener.query(`listen ${OUTBOX_CHANNEL}`);
+});
+
+afterAll(async () => {
+  await listener.end();
+  await database.drop();
+});
+
+beforeEach(async () => {
+  await database.db.raw('truncate events, dead_letter_queue cascade');
+  notices.length = 0;
+});
+
+const exchange = (name: string) => ({ broker: 'rabbitmq', destination: name, routingKey: 'thing', partitionKey: null });
+
+function newEvent(overrides: Partial<NewEventWithOutbox> = {}): NewEventWithOutbox {
+  return {
+    id: uuidv7(),
+    source: 'test',
+    type: 'thing.happened',
+    schemaVersion: 1,
+    idempotencyKey: null,
+    payload: { n: 1 },
+    headers: { 'content-type': 'application/json' },
+    receivedAt: new Date(),
+    outbox: [exchange('events')],
+    ...overrides,
+  };
+}
+
+async function outboxRows(): Promise<Array<{ event_id: string; destination: string }>> {
+  return database.db('outbox').select('event_id', 'destination').orderBy('id');
+}
+
+/** NOTIFYs arrive asynchronously after the commit; give them a moment. */
+async function noticesAfterCommit(): Promise<string[]> {
+  await database.db.raw('select 1');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  return [...notices];
+}
+
+describe('insertEventsWithOutbox', () => {
+  it('stores the events, their outbox rows in event and destination order, and notifies the relays once', async () => {
+    const a = newEvent({ outbox: [exchange('x1'), exchange('x2')] });
+    const b = newEvent({ payload: null, outbox: [exchange('x3')] });
+    const stored = await insertEventsWithOutbox(database.db, [a, b]);
+    expect(stored).toEqual([
+      { id: a.id, inserted: true },
+      { id: b.id, inserted: true },
+    ]);
+    expect(await outboxRows()).toEqual([
+      { event_id: a.id, destination: 'x1' },
+      { event_id: a.id, destination: 'x2' },
+      { event_id: b.id, destination: 'x3' },
+    ]);
+    const payloads = await database.db('events').select('id', 'payload').orderBy('id');
+    expect(payloads).toEqual([
+      { id: a.id, payload: { n: 1 } },
+      { id: b.id, payload: null },
+    ]);
+    expect(await noticesAfterCommit()).toEqual([OUTBOX_CHANNEL]);
+  });
+
+  it('answers repeated idempotency keys, earlier and within the call, with the stored id and no new rows', async () => {
+    const first = newEvent({ idempotencyKey: 'k1' });
+    await insertEventsWithOutbox(database.db, [first]);
+    const k2 = newEvent({ idempotencyKey: 'k2' });
+    const stored = await insertEventsWithOutbox(database.db, [
+      newEvent({ idempotencyKey: 'k1' }),
+      k2,
+      newEvent({ idempotencyKey: 'k2' }),
+      newEvent({ idempotencyKey: 'k1', source: 'other' }),
+    ]);
+    expect(stored.slice(0, 3)).toEqual([
+      { id: first.id, inserted: false },
+      { id: k2.id, inserted: true },
+      { id: k2.id, inserted: false },
+    ]);
+    expect(stored[3]?.inserted).toBe(true);
+    expect((await outboxRows()).map((r) => r.event_id)).toEqual([first.id, k2.id, stored[3]?.id]);
+  });
+
+  it('does not notify when every event was a re-delivery', async () => {
+    await insertEventsWithOutbox(database.db, [newEvent({ idempotencyKey: 'k1' })]);
+    await noticesAfterCommit();
+    notices.length = 0;
+    const [again] = await insertEventsWithOutbox(database.db, [newEvent({ idempotencyKey: 'k1' })]);
+    expect(again?.inserted).toBe(false);
+    expect(await noticesAfterCommit()).toEqual([]);
+  });
+
+  it('finds the id a concurrent writer committed while this statement waited on the unique key', async () => {
+    const trx = await database.db.transaction();
+    const theirs = newEvent({ idempotencyKey: 'race' });
+    await insertEvents(trx, [theirs]);
+    const mine = insertEventsWithOutbox(database.db, [newEvent({ idempotencyKey: 'race' })]);
+    // Let the statement reach the unique index and wait there for the other transaction.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await trx.commit();
+    expect(await mine).toEqual([{ id: theirs.id, inserted: false }]);
+    expect(await outboxRows()).toEqual([]);
+  });
+
+  it('stores an encrypted payload instead of the clear one', async () => {
+    const event = newEvent({ encryptedPayload: { keyId: 'k-1', data: Buffer.from([1, 2, 3, 250]) } });
+    await insertEventsWithOutbox(database.db, [event]);
+    const [row] = await database.db('events').select('payload', 'payload_encrypted', 'encryption_key_id');
+    expect(row).toEqual({ payload: null, payload_encrypted: Buffer.from([1, 2, 3, 250]), encryption_key_id: 'k-1' });
+  });
+
+  it('writes nothing at all when any row fails', async () => {
+    const a = newEvent();
+    await expect(insertEventsWithOutbox(database.db, [a, newEvent({ id: a.id })])).rejects.toThrow();
+    expect(Number((await database.db('events').count({ n: '*' }))[0]?.n)).toBe(0);
+    expect(await outboxRows()).toEqual([]);
+  });
+});

@@ -1,0 +1,51 @@
+import winston from 'winston';
+import { createLogger } from '../src/logger';
+
+/** Captures what the logger writes, one parsed JSON line per entry. */
+function capture(): { lines: Array<Record<string, unknown>>; restore: () => void } {
+  const lines: Array<Record<string, unknown>> = [];
+  const original = winston.transports.Console.prototype.log;
+  winston.transports.Console.prototype.log = function log(info: Record<string | symbol, unknown>, next: () => void) {
+    lines.push(JSON.parse(info[Symbol.for('message')] as string) as Record<string, unknown>);
+    next();
+  };
+  return { lines, restore: () => (winston.transports.Console.prototype.log = original) };
+}
+
+describe('createLogger', () => {
+  it('writes JSON lines with the service, and masks secret keys at any depth without touching the caller', () => {
+    const { lines, restore } = capture();
+    try {
+      const logger = createLogger({ service: 'test' });
+      const meta = {
+        password: 'p',
+        nested: { config: { database: { password: 'deep' } }, token: 't' },
+        data: { x: 1 },
+      };
+      logger.info('hello', meta);
+      expect(lines[0]).toMatchObject({
+        message: 'hello',
+        service: 'test',
+        password: '[redacted]',
+        nested: { config: { database: { password: '[redacted]' } }, token: '[redacted]' },
+        data: '[redacted]',
+      });
+      expect(meta.nested.config.database.password).toBe('deep');
+    } finally {
+      restore();
+    }
+  });
+
+  it('changes its level at run time', () => {
+    const { lines, restore } = capture();
+    try {
+      const logger = createLogger({ service: 'test', level: 'info' });
+      logger.debug('hidden');
+      logger.setLevel('debug');
+      logger.debug('shown');
+      expect(lines.map((l) => l.message)).toEqual(['shown']);
+    } finally {
+      restore();
+    }
+  });
+});
