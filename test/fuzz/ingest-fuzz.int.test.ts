@@ -177,7 +177,7 @@ function makeRequest(random: () => number, i: number): FuzzRequest {
       path: '/events',
       headers: {
         'content-type': 'application/json',
-        ...pick([
+        ...pick<Record<string, string>>([
           {},
           { authorization: 'Bearer orc_wrong' },
           { authorization: 'Basic Zm9vOmJhcg==' },

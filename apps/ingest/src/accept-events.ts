@@ -1,8 +1,10 @@
 import type { Knex } from 'knex';
+import type { PayloadCipher } from '@orchestron/db';
 import type { IngestMetrics, Logger } from '@orchestron/observability';
-import { routeEvent, type RoutingTable } from '@orchestron/routing';
+import { anyGlobMatches, routeEvent, type RoutingTable } from '@orchestron/routing';
 import type { SchemaRegistry } from '@orchestron/schemas';
 import type { IncomingEvent } from './incoming-event';
+import { storedHeaders } from './stored-headers';
 import { storeEvents } from './store-events';
 import { validateEvents } from './validate-events';
 
@@ -18,6 +20,10 @@ export interface AcceptDependencies {
   routing: () => RoutingTable;
   /** How far in the future an event's time may lie (sender clock skew). */
   maxClockSkewMs: () => number;
+  /** Source globs whose events of a type without a schema are stored unvalidated. */
+  acceptUnknownTypesFrom?: () => readonly string[];
+  /** Encrypts payloads at rest when an encryption key is active. */
+  cipher?: PayloadCipher;
 }
 
 /** Who sent the request and how: stored with every event of it. */
@@ -53,8 +59,10 @@ export async function acceptEvents(
   context: RequestContext,
   options: { batch: boolean },
 ): Promise<AcceptResult> {
+  const acceptFrom = deps.acceptUnknownTypesFrom?.() ?? [];
   const versions = validateEvents(deps.schemas(), events, {
-    acceptUnknownTypes: context.unknownTypes === 'accept',
+    acceptUnknownType: (e) =>
+      context.unknownTypes === 'accept' || anyGlobMatches(acceptFrom, e.source ?? context.defaultSource),
     maxClockSkewMs: deps.maxClockSkewMs(),
   });
   // One table for the whole request: a reload mid-request must not split a batch's routes.
@@ -67,20 +75,11 @@ export async function acceptEvents(
       schemaVersion: versions[i] ?? null,
       idempotencyKey: e.idempotencyKey,
       data: e.data,
-      headers: {
-        ...e.attributes,
-        ...context.staticFields,
-        'content-type': e.dataContentType,
-        'request-id': context.requestId,
-        traceparent: context.traceparent,
-        ...(context.tracestate ? { tracestate: context.tracestate } : {}),
-        ...(context.apiKeyName ? { 'api-key': context.apiKeyName } : {}),
-        ...(e.time ? { time: e.time } : {}),
-      },
+      headers: storedHeaders(e, context),
       destinations: routeEvent({ type: e.type, source, data: e.data, partitionKey: e.partitionKey }, routing),
     };
   });
-  const stored = await storeEvents(deps.db, toStore);
+  const stored = await storeEvents(deps.db, toStore, deps.cipher);
   stored.forEach((s, i) => {
     const e = toStore[i] as (typeof toStore)[number];
     deps.metrics.eventsReceived.inc({ source: e.source, type: e.type, outcome: s.inserted ? 'accepted' : 'duplicate' });

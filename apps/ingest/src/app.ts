@@ -2,10 +2,12 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Knex } from 'knex';
 import type { Registry } from 'prom-client';
 import type { WebhookSourcesConfig } from '@orchestron/config';
-import { isConnectionError, ping } from '@orchestron/db';
-import { runChecks, type IngestMetrics, type Logger, errorFields } from '@orchestron/observability';
+import { isConnectionError, ping, type PayloadCipher } from '@orchestron/db';
+import { runChecks, type HealthCheck, type IngestMetrics, type Logger, errorFields } from '@orchestron/observability';
 import type { RoutingTable } from '@orchestron/routing';
 import type { SchemaRegistry } from '@orchestron/schemas';
+import { logAccess } from './access-log';
+import { requireClientCertificate } from './client-certificate';
 import { recordHttpMetrics, routeLabel } from './http-metrics';
 import { Problem, sendProblem } from './problem';
 import { limitRequests } from './rate-limit';
@@ -14,7 +16,7 @@ import type { ApiKeyCache } from './auth/api-key-cache';
 import { authenticate } from './auth/authenticate';
 import { eventsRouter } from './routes/events';
 import { webhooksRouter } from './routes/webhooks';
-import { compileWebhookSources } from './webhooks/sources';
+import { compileWebhookSources, type WebhookSource } from './webhooks/sources';
 
 export interface IngestSettings {
   maxPayloadBytes: number;
@@ -24,8 +26,12 @@ export interface IngestSettings {
   trustProxy: boolean;
   /** How far in the future an event time may lie (sender clock skew). */
   maxClockSkewMs: number;
+  /** Source globs whose events of an unknown type are stored unvalidated (schemas.accept_unknown_types_from). */
+  acceptUnknownTypesFrom?: string[];
   /** Refuse requests without an API key (401); a presented key is always checked. */
   requireApiKey: boolean;
+  /** Mutual TLS (api.tls.ca_file): refuse requests without a verified client certificate. */
+  requireClientCertificate?: boolean;
   routing: RoutingTable;
   /** Senders of POST /webhooks/:source (config `sources`); none when absent. */
   webhookSources?: WebhookSourcesConfig;
@@ -38,7 +44,15 @@ export interface IngestDependencies {
   logger: Logger;
   registry: Registry;
   metrics: IngestMetrics;
+  /**
+   * Read per request: a configuration reload replaces routing, rateLimit, rateLimitBurst,
+   * maxClockSkewMs and webhookSources in this object (and `schemas` above).
+   */
   settings: IngestSettings;
+  /** Readiness checks besides the database (event loop, memory). */
+  readiness?: readonly HealthCheck[];
+  /** Encrypts stored payloads when an encryption key is active (encryption.*). */
+  cipher?: PayloadCipher;
 }
 
 /** The ingest HTTP API. It writes to Postgres only; it never talks to a broker. */
@@ -51,18 +65,22 @@ export function createIngestApp(deps: IngestDependencies): express.Express {
     schemas: () => deps.schemas,
     routing: () => settings.routing,
     maxClockSkewMs: () => settings.maxClockSkewMs,
+    acceptUnknownTypesFrom: () => settings.acceptUnknownTypesFrom ?? [],
+    cipher: deps.cipher,
   };
+  const limits = () => ({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst });
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', settings.trustProxy);
-  app.use(requestId, recordHttpMetrics(metrics));
+  app.use(requestId, recordHttpMetrics(metrics), logAccess(logger));
+  if (settings.requireClientCertificate) app.use(requireClientCertificate(['/health', '/ready']));
 
   app.get('/health', routeLabel('/health'), (_req, res) => {
     res.json({ status: 'ok' });
   });
 
   app.get('/ready', routeLabel('/ready'), async (_req, res) => {
-    const report = await runChecks([{ name: 'database', check: () => ping(db) }]);
+    const report = await runChecks([{ name: 'database', check: () => ping(db) }, ...(deps.readiness ?? [])]);
     res.status(report.ready ? 200 : 503).json(report);
   });
 
@@ -73,15 +91,14 @@ export function createIngestApp(deps: IngestDependencies): express.Express {
   app.use(
     eventsRouter(acceptDeps, { maxPayloadBytes: settings.maxPayloadBytes, maxBatchSize: settings.maxBatchSize }, [
       authenticate(deps.apiKeys, { required: settings.requireApiKey }),
-      limitRequests({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst }),
+      limitRequests(limits),
     ]),
   );
 
   // Webhook senders authenticate by their signature, not by an API key.
-  const webhookSources = compileWebhookSources(settings.webhookSources ?? {});
   app.use(
-    webhooksRouter(acceptDeps, { maxPayloadBytes: settings.maxPayloadBytes, sources: () => webhookSources }, [
-      limitRequests({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst }),
+    webhooksRouter(acceptDeps, { maxPayloadBytes: settings.maxPayloadBytes, sources: webhookSourcesOf(settings) }, [
+      limitRequests(limits),
     ]),
   );
 
@@ -109,6 +126,19 @@ export function createIngestApp(deps: IngestDependencies): express.Express {
   return app;
 }
 
+/** The compiled webhook sources, compiled again when a reload replaces settings.webhookSources. */
+function webhookSourcesOf(settings: IngestSettings): () => ReadonlyMap<string, WebhookSource> {
+  let compiledFrom = settings.webhookSources;
+  let compiled = compileWebhookSources(compiledFrom ?? {});
+  return () => {
+    if (settings.webhookSources !== compiledFrom) {
+      compiledFrom = settings.webhookSources;
+      compiled = compileWebhookSources(compiledFrom ?? {});
+    }
+    return compiled;
+  };
+}
+
 function toProblem(error: unknown): Problem {
   if (error instanceof Problem) return error;
   const bodyError = error as { type?: string; status?: number; limit?: number };
@@ -125,6 +155,17 @@ function toProblem(error: unknown): Problem {
   }
   if (bodyError.type === 'encoding.unsupported') {
     return new Problem(415, 'unsupported-media-type', 'Unsupported content encoding', 'send the body uncompressed');
+  }
+  // 22P05 untranslatable character (a \u0000 in JSON), 22021 character not in repertoire:
+  // text Postgres cannot store. The sender's input, not our fault, and retrying won't help.
+  const code = (error as { code?: string }).code;
+  if (code === '22P05' || code === '22021') {
+    return new Problem(
+      400,
+      'unstorable-text',
+      'Unstorable text',
+      'the event contains a NUL character (\\u0000) or other text that cannot be stored',
+    );
   }
   if (isConnectionError(error)) {
     return new Problem(

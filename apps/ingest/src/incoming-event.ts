@@ -16,9 +16,30 @@ export interface IncomingEvent {
   partitionKey: string | null;
   /** Media type of `data` as published (CloudEvents `datacontenttype`). */
   dataContentType: string;
-  /** Further attributes to carry with the event (CloudEvents extensions, subject, ...). */
+  /**
+   * The CloudEvents attributes of an event that came as a CloudEvent, beyond type, source,
+   * time and content type, by attribute name: its `id`, `subject`, `dataschema` and the
+   * extensions (canonical strings). Stored as `ce-<name>` headers and published as the
+   * binding's attribute headers (Kafka `ce_<name>`, AMQP `cloudEvents:<name>`).
+   */
   attributes: Record<string, string>;
+  /**
+   * Set when `data` is opaque bytes (a non-JSON media type), held as their base64 text: the
+   * schema sees that string, and relay publishes the decoded bytes.
+   */
+  payloadEncoding?: 'base64';
   /** JSON pointers, into the request body, of this event and of its data: for error reports. */
   pointer: string;
   dataPointer: string;
+  /**
+   * Where errors about the attributes (type, source, time) are reported: `body` (default) by
+   * JSON pointer below `pointer`, `headers` (CloudEvents binary mode) by `ce-<name>` header.
+   */
+  attributesIn?: 'body' | 'headers';
+  /**
+   * Set when the data was decoded from one JSON string of the body (CloudEvents `data_base64`
+   * of a JSON media type): a violation inside it is reported at `dataPointer`, with its path
+   * in the message, since no JSON pointer reaches into a string.
+   */
+  dataInString?: boolean;
 }

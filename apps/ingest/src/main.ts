@@ -1,56 +1,90 @@
 #!/usr/bin/env node
-import http from 'node:http';
 import path from 'node:path';
-import { ConfigError, loadConfig, parseListenAddress } from '@orchestron/config';
-import { createDatabase } from '@orchestron/db';
-import { createLogger, createRegistry, ingestMetrics } from '@orchestron/observability';
-import { SchemaRegistry } from '@orchestron/schemas';
-import { createIngestApp } from './app';
+import { ConfigError, ConfigReloader, configFileFrom, loadConfig, parseListenAddress } from '@orchestron/config';
+import { createDatabase, PayloadCipher } from '@orchestron/db';
+import {
+  configReloadMetrics,
+  createLogger,
+  errorFields,
+  createRegistry,
+  EventLoopLagMonitor,
+  eventLoopLagCheck,
+  heapUsedCheck,
+  ingestMetrics,
+} from '@orchestron/observability';
+import { createIngestApp, type IngestDependencies } from './app';
 import { ApiKeyCache } from './auth/api-key-cache';
+import {
+  configApplier,
+  INGEST_RELOADABLE_KEYS,
+  INGEST_UNUSED_KEYS,
+  ingestSettings,
+  loadSchemas,
+} from './ingest-config';
+import { createServer } from './server';
 
 async function main(): Promise<void> {
-  const config = loadConfig({ argv: process.argv.slice(2) });
+  const argv = process.argv.slice(2);
+  const config = loadConfig({ argv });
   const logger = createLogger({ service: 'ingest', level: config.log.level });
-  const schemas = SchemaRegistry.loadFromDirectory(path.resolve(config.schemas.directory), {
-    lists: config.schemas.lists,
-    maxClockSkewMs: config.schemas.max_clock_skew,
-  });
-  const db = createDatabase(config.database, 'orchestron-ingest');
+  const schemas = loadSchemas(config);
+  const db = createDatabase(config.database, 'orchestron-ingest', logger);
   const apiKeys = new ApiKeyCache(db, logger, {
     refreshMs: config.api.key_refresh_interval,
     flushMs: config.api.key_usage_flush_interval,
   });
   await apiKeys.start();
   const registry = createRegistry('ingest');
-  const app = createIngestApp({
+  // The configuration in effect, replaced by each successful reload (set below).
+  let current = config;
+  const lagMonitor = new EventLoopLagMonitor().start();
+  const deps: IngestDependencies = {
     db,
     apiKeys,
     schemas,
+    cipher: new PayloadCipher(config.encryption.keys, config.encryption.active_key_id || null),
     logger,
     registry,
     metrics: ingestMetrics(registry),
-    settings: {
-      maxPayloadBytes: config.api.max_payload_size,
-      maxBatchSize: config.api.max_batch_size,
-      rateLimit: config.api.rate_limit,
-      rateLimitBurst: config.api.rate_limit_burst,
-      trustProxy: config.api.trust_proxy,
-      requireApiKey: config.api.require_api_key,
-      maxClockSkewMs: config.schemas.max_clock_skew,
-      webhookSources: config.sources,
-      routing: { broker: config.broker.type, ...config.routing },
-    },
-  });
+    settings: ingestSettings(config),
+    readiness: [
+      eventLoopLagCheck(lagMonitor, () => current.health.max_event_loop_lag),
+      heapUsedCheck(() => current.health.max_heap_used),
+    ],
+  };
+  const app = createIngestApp(deps);
 
   const { host, port } = parseListenAddress(config.api.address);
-  const server = http.createServer(app);
+  const server = createServer(app, config.api.tls);
   // Longer than a load balancer's idle timeout, so it never reuses a socket we just closed.
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
   });
-  logger.info('ingest listening', { host, port, schemaTypes: schemas.types().length });
+  logger.info('ingest listening', {
+    host,
+    port,
+    protocol: config.api.tls.cert_file ? 'https' : 'http',
+    schemaTypes: schemas.types().length,
+  });
+
+  const configFile = configFileFrom(argv, process.env);
+  const reloader = new ConfigReloader({
+    initial: config,
+    load: () => loadConfig({ argv }),
+    reloadable: INGEST_RELOADABLE_KEYS,
+    unused: INGEST_UNUSED_KEYS,
+    apply: (next) => {
+      configApplier({ deps, logger, server })(next);
+      current = next;
+    },
+    files: configFile ? [configFile] : [],
+    directories: () => [path.resolve(current.schemas.directory)],
+    logger,
+    metrics: configReloadMetrics(registry),
+  });
+  reloader.start();
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -69,13 +103,20 @@ async function main(): Promise<void> {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    await reloader.stop();
+    lagMonitor.stop();
     await apiKeys.stop();
     await db.destroy();
     clearTimeout(deadline);
     logger.info('stopped');
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  const stopOn = (signal: string) => () =>
+    void stop(signal).catch((error: unknown) => {
+      logger.error('shutdown failed', errorFields(error));
+      process.exit(1);
+    });
+  process.on('SIGTERM', stopOn('SIGTERM'));
+  process.on('SIGINT', stopOn('SIGINT'));
 }
 
 main().catch((error: unknown) => {

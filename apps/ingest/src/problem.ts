@@ -1,8 +1,13 @@
 import type { Response } from 'express';
 
-/** One entry of a problem's `errors`: where in the request and what is wrong there. */
+/**
+ * One entry of a problem's `errors`: where in the request and what is wrong there. Where is
+ * one of: a JSON pointer into the body, or, for what a request carries in its headers
+ * (CloudEvents binary mode: `ce-type`, ...), the header's name.
+ */
 export interface ProblemError {
-  pointer: string;
+  pointer?: string;
+  header?: string;
   message: string;
 }
 

@@ -4,16 +4,22 @@ import { apiKeyOf } from './auth/authenticate';
 import { Problem, sendProblem } from './problem';
 import { requestIdOf } from './request-id';
 
+export interface RateLimits {
+  ratePerSecond: number;
+  burst: number;
+}
+
 /**
  * Per-client limit (per API key; per IP for requests without one) over a one-second window: `rate_limit` requests per second plus
  * `rate_limit_burst` extra. Counters live in this process (per replica); see
- * docs/architecture.md. A limit of 0 turns limiting off.
+ * docs/architecture.md. A limit of 0 turns limiting off. The limits are read per request,
+ * so a configuration reload applies to the next one.
  */
-export function limitRequests(options: { ratePerSecond: number; burst: number }): RequestHandler {
-  if (options.ratePerSecond === 0) return (_req, _res, next) => next();
+export function limitRequests(limits: () => RateLimits): RequestHandler {
   return rateLimit({
     windowMs: 1_000,
-    limit: options.ratePerSecond + options.burst,
+    limit: () => limits().ratePerSecond + limits().burst,
+    skip: () => limits().ratePerSecond === 0,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     keyGenerator: (req, res) => {

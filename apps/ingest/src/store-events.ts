@@ -1,5 +1,11 @@
 import type { Knex } from 'knex';
-import { insertEvents, insertOutboxRows, notifyOutbox, uuidv7, type NewEvent, type StoredEvent } from '@orchestron/db';
+import {
+  insertEventsWithOutbox,
+  type PayloadCipher,
+  uuidv7,
+  type NewEventWithOutbox,
+  type StoredEvent,
+} from '@orchestron/db';
 import type { Destination } from '@orchestron/routing';
 
 export interface EventToStore {
@@ -14,29 +20,34 @@ export interface EventToStore {
 }
 
 /**
- * Writes the events and one outbox row per destination of each newly stored event in one
- * transaction, and notifies the relays on commit. Resolves only after the commit: the caller
- * may then answer 202. Re-delivered events (known idempotency key) get no new rows.
+ * Writes the events and one outbox row per destination of each newly stored event, and
+ * notifies the relays, atomically and in one database round trip (a single statement in
+ * autocommit: insertEventsWithOutbox). Resolves only after the commit: the caller may then
+ * answer 202. Re-delivered events (known idempotency key) get no new rows. With an active
+ * encryption key the payload is stored encrypted, never in clear.
  */
-export async function storeEvents(db: Knex, events: readonly EventToStore[]): Promise<StoredEvent[]> {
+export async function storeEvents(
+  db: Knex,
+  events: readonly EventToStore[],
+  cipher: PayloadCipher | null = null,
+): Promise<StoredEvent[]> {
   const receivedAt = new Date();
-  const rows: NewEvent[] = events.map((e) => ({
-    id: uuidv7(receivedAt.getTime()),
-    source: e.source,
-    type: e.type,
-    schemaVersion: e.schemaVersion,
-    idempotencyKey: e.idempotencyKey,
-    payload: e.data,
-    headers: e.headers,
-    receivedAt,
-  }));
-  return db.transaction(async (trx) => {
-    const stored = await insertEvents(trx, rows);
-    const outbox = stored.flatMap((s, i) =>
-      s.inserted ? (events[i] as EventToStore).destinations.map((d) => ({ eventId: s.id, ...d })) : [],
-    );
-    await insertOutboxRows(trx, outbox);
-    if (outbox.length > 0) await notifyOutbox(trx);
-    return stored;
+  const rows: NewEventWithOutbox[] = events.map((e) => {
+    const id = uuidv7(receivedAt.getTime());
+    return {
+      id,
+      source: e.source,
+      type: e.type,
+      schemaVersion: e.schemaVersion,
+      idempotencyKey: e.idempotencyKey,
+      payload: e.data,
+      ...(cipher?.encrypting
+        ? { encryptedPayload: cipher.encrypt(id, Buffer.from(JSON.stringify(e.data), 'utf8')) }
+        : {}),
+      headers: e.headers,
+      receivedAt,
+      outbox: e.destinations,
+    };
   });
+  return insertEventsWithOutbox(db, rows);
 }

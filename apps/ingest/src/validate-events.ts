@@ -1,4 +1,5 @@
 import type { SchemaRegistry } from '@orchestron/schemas';
+import { attributeError, dataError, isTypeError } from './error-location';
 import type { IncomingEvent } from './incoming-event';
 import { Problem, type ProblemError } from './problem';
 
@@ -6,37 +7,33 @@ import { Problem, type ProblemError } from './problem';
  * Validates every event's `data` against its type's schema. All events of a batch are
  * checked and every violation is reported (422), pointing into the request body; events
  * of an unknown type or schema version are 422 too, and so is an event time in the future
- * (beyond the allowed clock skew), unless `acceptUnknownTypes`: then an event
+ * (beyond the allowed clock skew), unless `acceptUnknownType` says yes: then an event
  * of a type without any schema passes unvalidated. Returns each event's schema version (null
  * for an unvalidated one).
  */
 export function validateEvents(
   registry: SchemaRegistry,
   events: readonly IncomingEvent[],
-  options: { acceptUnknownTypes?: boolean; maxClockSkewMs?: number } = {},
+  options: { acceptUnknownType?: (event: IncomingEvent) => boolean; maxClockSkewMs?: number } = {},
 ): Array<number | null> {
   const errors: ProblemError[] = [];
   const latest = Date.now() + (options.maxClockSkewMs ?? 5 * 60_000);
   const versions = events.map((event) => {
     if (event.time !== null && Date.parse(event.time) > latest) {
-      errors.push({ pointer: `${event.pointer}/time`, message: 'must not be in the future' });
+      errors.push(attributeError(event, 'time', 'must not be in the future'));
     }
     const outcome = registry.validate(event.type, event.schemaVersion, event.data);
     if (outcome.ok) return outcome.version;
-    if (outcome.reason === 'unknown-type' && options.acceptUnknownTypes) return null;
+    if (outcome.reason === 'unknown-type' && options.acceptUnknownType?.(event)) return null;
     if (outcome.reason === 'invalid') {
-      for (const v of outcome.violations)
-        errors.push({ pointer: `${event.dataPointer}${v.pointer}`, message: v.message });
+      for (const v of outcome.violations) errors.push(dataError(event, v.pointer, v.message));
       return outcome.version;
     }
-    errors.push({
-      pointer: outcome.reason === 'unknown-type' ? `${event.pointer}/type` : `${event.pointer}/schema_version`,
-      message: outcome.message,
-    });
+    errors.push(attributeError(event, outcome.reason === 'unknown-type' ? 'type' : 'schema_version', outcome.message));
     return 0;
   });
   if (errors.length > 0) {
-    const unknownTypeOnly = errors.every((e) => e.pointer.endsWith('/type'));
+    const unknownTypeOnly = errors.every(isTypeError);
     throw new Problem(
       422,
       unknownTypeOnly ? 'unknown-event-type' : 'schema-validation',

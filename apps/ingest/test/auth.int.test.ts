@@ -137,6 +137,12 @@ describe('API keys', () => {
     expect(stored.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
   });
 
+  it('accepts a key created after the last reload at once, without waiting for the next one', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await createKey('brand-new');
+    expect((await post(event('user.signed_up'), bearer('brand-new'))).status).toBe(202);
+  });
+
   it('uses the key name as the source of events that name none', async () => {
     const response = await post(event('user.signed_up'), bearer('everything'));
     const { id } = (await response.json()) as { id: string };

@@ -186,6 +186,12 @@ describe('POST /events', () => {
       ],
       ['an empty batch', () => post('[]'), 400, 'empty-batch'],
       [
+        'a NUL character in the data',
+        () => post('{"type":"payment.succeeded","data":{"payment_id":"p\\u0000","amount":1,"currency":"EUR"}}'),
+        400,
+        'unstorable-text',
+      ],
+      [
         'an event time in the future',
         () => post(JSON.stringify({ ...signup(1), time: new Date(Date.now() + 3_600_000).toISOString() })),
         422,
@@ -248,6 +254,27 @@ describe('POST /events', () => {
       expect(last?.headers.get('ratelimit-policy') ?? last?.headers.get('ratelimit')).toBeTruthy();
     } finally {
       await new Promise((resolve) => limited.server.close(resolve));
+    }
+  });
+});
+
+describe('unknown event types', () => {
+  it('stores events of a type without a schema unvalidated for the sources configured so, and only those', async () => {
+    const open = await startIngest({ acceptUnknownTypesFrom: ['legacy-*'] });
+    try {
+      const send = (source: string) =>
+        fetch(`${open.url}/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ type: 'legacy.thing', source, data: { anything: true } }),
+        });
+      const accepted = await send('legacy-crm');
+      expect(accepted.status).toBe(202);
+      const { id } = (await accepted.json()) as { id: string };
+      expect(await database.db('events').where({ id }).first()).toMatchObject({ schema_version: null });
+      expect((await send('shop')).status).toBe(422);
+    } finally {
+      await new Promise((resolve) => open.server.close(resolve));
     }
   });
 });

@@ -18,6 +18,8 @@ export class ApiKeyCache {
   private lastUsed = new Map<number, Date>();
   private timers: NodeJS.Timeout[] = [];
   private loaded = false;
+  private loadedAt = 0;
+  private pendingRefresh: Promise<void> | null = null;
 
   constructor(
     private readonly db: Knex,
@@ -37,7 +39,22 @@ export class ApiKeyCache {
     );
   }
 
+  /**
+   * Reloads now unless the keys were loaded less than `minAgeMs` ago: a key created a moment
+   * ago works at once, while a stream of unknown keys costs at most one query per `minAgeMs`.
+   */
+  async refreshIfOlderThan(minAgeMs: number): Promise<void> {
+    if (Date.now() - this.loadedAt < minAgeMs) return;
+    this.pendingRefresh ??= this.refresh()
+      .catch(() => undefined)
+      .finally(() => {
+        this.pendingRefresh = null;
+      });
+    await this.pendingRefresh;
+  }
+
   async refresh(): Promise<void> {
+    this.loadedAt = Date.now();
     try {
       const keys = await loadActiveApiKeys(this.db);
       this.byHash = new Map(keys.map((k) => [k.keyHash, k]));

@@ -27,8 +27,11 @@ const unauthorized = (detail: string): Problem =>
  * valid (401 otherwise) whether or not keys are required; without one the request passes only
  * when `required` is false.
  */
+/** An unknown key triggers a reload of the keys at most this often. */
+const UNKNOWN_KEY_RELOAD_MS = 1_000;
+
 export function authenticate(cache: ApiKeyCache, options: { required: boolean }): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
+  return async (req: Request, res: Response, next: NextFunction) => {
     const key = presentedKey(req);
     if ((key !== undefined || options.required) && !cache.isLoaded()) {
       throw new Problem(
@@ -46,7 +49,12 @@ export function authenticate(cache: ApiKeyCache, options: { required: boolean })
       if (options.required) throw unauthorized('an API key is required (Authorization: Bearer <key> or X-API-Key)');
       return next();
     }
-    const record = key === '' ? undefined : cache.authenticate(key);
+    let record = key === '' ? undefined : cache.authenticate(key);
+    if (!record && key !== '') {
+      // Perhaps created since the last reload: look again before refusing it.
+      await cache.refreshIfOlderThan(UNKNOWN_KEY_RELOAD_MS);
+      record = cache.authenticate(key);
+    }
     if (!record) throw unauthorized('the API key is not valid or has been revoked');
     res.locals.apiKey = record;
     next();

@@ -1,5 +1,6 @@
 import type { ApiKeyRecord } from '@orchestron/db';
 import type { IncomingEvent } from '../incoming-event';
+import { attributeError } from '../error-location';
 import { Problem, type ProblemError } from '../problem';
 import { anyGlobMatches } from '@orchestron/routing';
 
@@ -23,13 +24,10 @@ export function authorizeEvents(
   for (const event of events) {
     const source = event.source ?? defaultSource;
     if (!anyGlobMatches(key.allowedSources, source)) {
-      errors.push({ pointer: `${event.pointer}/source`, message: `source "${source}" is not allowed for this key` });
+      errors.push(attributeError(event, 'source', `source "${source}" is not allowed for this key`));
     }
     if (!anyGlobMatches(key.allowedTypes, event.type)) {
-      errors.push({
-        pointer: `${event.pointer}/type`,
-        message: `event type "${event.type}" is not allowed for this key`,
-      });
+      errors.push(attributeError(event, 'type', `event type "${event.type}" is not allowed for this key`));
     }
   }
   if (errors.length > 0) {

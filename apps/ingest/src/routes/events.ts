@@ -1,7 +1,11 @@
 import express, { type Router } from 'express';
 import { acceptEvents, DEFAULT_SOURCE, type AcceptDependencies } from '../accept-events';
 import { parseJsonBody, requireJsonContentType } from '../body';
+import { parseBinaryEvent } from '../cloudevents/binary';
+import { contentModeOf, type ContentMode } from '../cloudevents/content-mode';
+import { parseBatch, parseStructured } from '../cloudevents/structured';
 import { parseEnvelopes } from '../envelope';
+import type { IncomingEvent } from '../incoming-event';
 import { Problem } from '../problem';
 import { apiKeyOf } from '../auth/authenticate';
 import { authorizeEvents } from '../auth/authorize';
@@ -26,7 +30,31 @@ function idempotencyKeyOf(req: express.Request): string | null {
   return value;
 }
 
-/** POST /events: one native envelope or a batch of them. */
+/** The events of a request, read as its content mode says. */
+function eventsOf(
+  mode: ContentMode,
+  req: express.Request,
+  maxBatchSize: number,
+): { events: IncomingEvent[]; batch: boolean } {
+  switch (mode) {
+    case 'structured':
+      return { events: [parseStructured(parseJsonBody(req.body))], batch: false };
+    case 'batch':
+      return { events: parseBatch(parseJsonBody(req.body), maxBatchSize), batch: true };
+    case 'binary':
+      return {
+        events: [parseBinaryEvent(req.headers, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0))],
+        batch: false,
+      };
+    case 'native':
+      return parseEnvelopes(parseJsonBody(req.body), maxBatchSize, idempotencyKeyOf(req));
+  }
+}
+
+/**
+ * POST /events: one native envelope or a batch of them (application/json), or CloudEvents
+ * 1.0 in any HTTP content mode: structured, batch, or binary (`ce-*` headers).
+ */
 export function eventsRouter(
   deps: AcceptDependencies,
   settings: { maxPayloadBytes: number; maxBatchSize: number },
@@ -37,13 +65,15 @@ export function eventsRouter(
     '/events',
     routeLabel('/events'),
     ...guards,
-    (req, _res, next) => {
-      requireJsonContentType(req);
+    (req, res, next) => {
+      const mode = contentModeOf((name) => req.get(name));
+      if (mode === 'native') requireJsonContentType(req);
+      res.locals.contentMode = mode;
       next();
     },
     express.raw({ type: () => true, limit: settings.maxPayloadBytes }),
     async (req, res) => {
-      const { events, batch } = parseEnvelopes(parseJsonBody(req.body), settings.maxBatchSize, idempotencyKeyOf(req));
+      const { events, batch } = eventsOf(res.locals.contentMode as ContentMode, req, settings.maxBatchSize);
       const apiKey = apiKeyOf(res);
       const defaultSource = apiKey?.name ?? DEFAULT_SOURCE;
       authorizeEvents(apiKey, events, defaultSource);
