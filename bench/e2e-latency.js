@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+// End-to-end latency at a steady rate: HTTP 202 from ingest to receipt by a RabbitMQ consumer.
+//
+// Starts the built ingest and relay (apps/*/dist) on a scratch database, binds a fresh queue to
+// a fresh exchange, and POSTs 1 KB order.created events (full path: API key, rate limit high,
+// schema validation) open loop at RATE per second for DURATION seconds: each request is sent
+// on its schedule whether or not earlier ones have been answered. Per event it records when
+// the request was sent, when the 202 arrived and when the consumer received the message (by
+// its messageId, the event id; one clock, this process). Relay settings are the defaults
+// (batch 100, one claim loop, woken by ingest's NOTIFY).
+//
+// Run by hand, after a build (`npx tsc -b`), against loopback services only:
+//   node bench/e2e-latency.js
+//   RATE=200 DURATION=20 node bench/e2e-latency.js [--keep]
+// Bounded: RATE x DURATION events, then at most 30 s waiting for stragglers. Creates and
+// (unless --keep) drops its own database, orchestron_bench_e2e; deletes its queue and exchange.
+'use strict';
+
+const { randomBytes } = require('node:crypto');
+const s = require('./support');
+
+const amqp = s.fromPackage('amqplib', 'packages/broker-rabbitmq');
+const DATABASE = 'orchestron_bench_e2e';
+const RATE = Number(process.env.RATE ?? 200);
+const DURATION = Number(process.env.DURATION ?? 20);
+const WARMUP = Number(process.env.WARMUP ?? 2);
+
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+async function main() {
+  s.requireLoopback();
+  console.error(s.describeMachine());
+  const exchange = `orchestron_bench_${randomBytes(4).toString('hex')}`;
+  const database = await s.scratchDatabase(DATABASE);
+  const connection = await amqp.connect(s.AMQP_URL);
+  let ingest = null;
+  let relay = null;
+  let result;
+  try {
+    const channel = await connection.createChannel();
+    await channel.assertExchange(exchange, 'topic', { durable: true });
+    await channel.assertQueue(exchange, { durable: true });
+    await channel.bindQueue(exchange, exchange, '#');
+    await channel.prefetch(1000);
+    const receivedAt = new Map();
+    let received = 0;
+    await channel.consume(exchange, (message) => {
+      if (!message) return;
+      const at = now();
+      received += 1;
+      if (!receivedAt.has(message.properties.messageId)) receivedAt.set(message.properties.messageId, at);
+      channel.ack(message);
+    });
+
+    const apiKey = await s.createApiKey(database.knex);
+    ingest = await s.startApp('ingest', {
+      DATABASE_URL: database.url,
+      ORCHESTRON_API_RATE_LIMIT: '1000000',
+      ORCHESTRON_ROUTING_DEFAULT_EXCHANGE: exchange,
+    });
+    relay = await s.startApp('relay', {
+      DATABASE_URL: database.url,
+      AMQP_URL: s.AMQP_URL,
+      ORCHESTRON_BROKER_TYPE: 'rabbitmq',
+      ORCHESTRON_ROUTING_DEFAULT_EXCHANGE: exchange,
+    });
+    const rss = { ingest: s.sampleRss(ingest.pid), relay: s.sampleRss(relay.pid) };
+
+    const body = JSON.stringify(s.orderEvent(0));
+    const post = async () => {
+      const sentAt = now();
+      const response = await fetch(`${ingest.url}/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+        body,
+      });
+      const acceptedAt = now();
+      if (response.status !== 202) throw new Error(`ingest answered ${response.status}: ${await response.text()}`);
+      const { id } = await response.json();
+      return { id, sentAt, acceptedAt };
+    };
+
+    // Warm-up at the same rate, not measured.
+    await paced(WARMUP * RATE, post);
+    const sent = await paced(DURATION * RATE, post);
+    const deadline = Date.now() + 30_000;
+    while (sent.some((e) => !receivedAt.has(e.id)) && Date.now() < deadline) await s.sleep(50);
+
+    const fromAccepted = [];
+    const fromSent = [];
+    const http = [];
+    let missing = 0;
+    for (const e of sent) {
+      const at = receivedAt.get(e.id);
+      http.push(e.acceptedAt - e.sentAt);
+      if (at === undefined) missing += 1;
+      else {
+        fromAccepted.push(at - e.acceptedAt);
+        fromSent.push(at - e.sentAt);
+      }
+    }
+    result = {
+      events: sent.length,
+      missing,
+      duplicates: received - receivedAt.size,
+      lateStart: sent.lateStart,
+      fromAccepted,
+      fromSent,
+      http,
+      rss: { ingest: rss.ingest.peak(), relay: rss.relay.peak() },
+    };
+    rss.ingest.stop();
+    rss.relay.stop();
+  } finally {
+    await ingest?.stop();
+    await relay?.stop();
+    const channel = await connection.createChannel();
+    await channel.deleteQueue(exchange);
+    await channel.deleteExchange(exchange);
+    await connection.close();
+    await database.drop();
+  }
+  report(result);
+}
+
+/** Calls `send` `count` times at RATE per second, open loop; resolves with every result. */
+async function paced(count, send) {
+  const interval = 1000 / RATE;
+  const started = now();
+  const calls = [];
+  let lateStart = 0;
+  for (let i = 0; i < count; i++) {
+    const due = started + i * interval;
+    const wait = due - now();
+    if (wait > 1) await s.sleep(wait);
+    else if (wait < -interval) lateStart += 1;
+    calls.push(send());
+  }
+  const results = await Promise.all(calls);
+  results.lateStart = lateStart;
+  return results;
+}
+
+function report(r) {
+  const row = (label, values) => [
+    label,
+    `${s.fixed(s.percentile(values, 50), 2)} ms`,
+    `${s.fixed(s.percentile(values, 99), 2)} ms`,
+    `${s.fixed(Math.max(...values), 2)} ms`,
+  ];
+  console.log(
+    [
+      s.describeMachine(),
+      `${r.events} events at ${RATE}/s for ${DURATION} s (after ${WARMUP} s of warm-up), 1 KB order.created, ingest -> relay (defaults) -> RabbitMQ -> consumer`,
+      '',
+      s.table(
+        ['interval', 'p50', 'p99', 'max'],
+        [
+          row('HTTP 202 -> consumer receipt', r.fromAccepted),
+          row('request sent -> consumer receipt', r.fromSent),
+          row('request sent -> HTTP 202', r.http),
+        ],
+      ),
+      '',
+      `missing ${r.missing}, duplicates ${r.duplicates}, requests sent more than one interval late ${r.lateStart}; ` +
+        `peak RSS ingest ${s.mb(r.rss.ingest)}, relay ${s.mb(r.rss.relay)}`,
+      'targets: HTTP 202 -> receipt p50 <= 5 ms, p99 <= 20 ms',
+    ].join('\n'),
+  );
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

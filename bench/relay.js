@@ -1,0 +1,307 @@
+#!/usr/bin/env node
+// Relay drain rate beside the raw publishing limit of the same client library, in the same run.
+//
+// For each broker (RabbitMQ, Kafka) and each relay configuration (batch size x claim loops):
+//   1. writes a backlog of EVENTS pending events (1 KB order.created payloads, headers as
+//      ingest stores them) with their outbox rows into a scratch database;
+//   2. starts the built relay (apps/relay/dist) and times the drain: outbox rows per second
+//      between the first and the last claim (published_at), and the wall time from the
+//      relay's start until nothing is pending; its RSS is sampled throughout;
+//   3. publishes the same messages (same payload bytes, same headers, mapped by the adapters'
+//      own toAmqpPublish / toKafkaMessage) with the client library alone, no database, in
+//      batches of the same size: amqplib on a confirm channel, waiting for the batch's
+//      confirms; kafkajs with the relay's producer settings (idempotent, acks all, one request
+//      in flight), one send() per batch.
+// Every destination is a fresh exchange + durable queue bound with '#' (so messages are
+// routable, as in production), or a fresh 3-partition topic; all are deleted at the end.
+//
+// Run by hand, after a build (`npx tsc -b`), against loopback services only:
+//   node bench/relay.js
+//   EVENTS=200000 BROKERS=rabbitmq,kafka CONFIGS=100x1,500x2 ROUNDS=1 node bench/relay.js [--keep]
+// Bounded: EVENTS per drain, each drain given at most MAX_DRAIN_SECONDS (default 300).
+// About 3 minutes with the defaults (EVENTS=50000). EVENTS=1000000 CONFIGS=100x1 BROKERS=rabbitmq
+// is the memory run (relay RSS over a 1M backlog).
+'use strict';
+
+const { randomBytes } = require('node:crypto');
+const s = require('./support');
+
+const amqp = s.fromPackage('amqplib', 'packages/broker-rabbitmq');
+const { Kafka, logLevel } = s.fromPackage('kafkajs', 'packages/broker-kafka');
+const { toAmqpPublish } = require(`${s.repo}/packages/broker-rabbitmq/dist`);
+const { toKafkaMessage } = require(`${s.repo}/packages/broker-kafka/dist`);
+
+const DATABASE = 'orchestron_bench_relay';
+const EVENTS = Number(process.env.EVENTS ?? 50_000);
+const BROKERS = (process.env.BROKERS ?? 'rabbitmq,kafka').split(',');
+const CONFIGS = (process.env.CONFIGS ?? '100x1,500x2').split(',').map((c) => {
+  const [batch, loops] = c.split('x').map(Number);
+  return { batch, loops };
+});
+const ROUNDS = Number(process.env.ROUNDS ?? 1);
+const MAX_DRAIN_SECONDS = Number(process.env.MAX_DRAIN_SECONDS ?? 300);
+const PARTITIONS = 3;
+
+async function main() {
+  s.requireLoopback();
+  console.error(s.describeMachine());
+  console.error(
+    `backlog ${EVENTS}; brokers ${BROKERS.join(', ')}; configs ${CONFIGS.map((c) => `${c.batch}x${c.loops}`).join(', ')}`,
+  );
+  const database = await s.scratchDatabase(DATABASE);
+  const results = [];
+  const cleanups = [];
+  try {
+    const payload = await samplePayload(database.knex);
+    for (const broker of BROKERS) {
+      for (const config of CONFIGS) {
+        const relayRuns = [];
+        const rawRuns = [];
+        for (let round = 0; round < ROUNDS; round++) {
+          const destination = `orchestron_bench_${randomBytes(4).toString('hex')}`;
+          cleanups.push(await (broker === 'rabbitmq' ? bindQueue(destination) : createTopic(destination)));
+          const raw = await publishRaw(broker, destination, payload, config.batch);
+          rawRuns.push(raw);
+          console.error(`  ${broker} ${config.batch}x${config.loops} raw: ${s.fixed(raw.perSecond)} msg/s`);
+          await fillBacklog(database.knex, broker, destination);
+          const relay = await drain(database, broker, destination, config);
+          relayRuns.push(relay);
+          console.error(
+            `  ${broker} ${config.batch}x${config.loops} relay: ${s.fixed(relay.perSecond)} msg/s, wall ${s.fixed(relay.wallSeconds, 1)} s, RSS ${s.mb(relay.rssStart)} -> peak ${s.mb(relay.rssPeak)}, end ${s.mb(relay.rssEnd)}`,
+          );
+        }
+        results.push({
+          broker,
+          config,
+          relay: s.median(relayRuns.map((r) => r.perSecond)),
+          wall: s.median(relayRuns.map((r) => r.wallSeconds)),
+          raw: s.median(rawRuns.map((r) => r.perSecond)),
+          rssStart: s.median(relayRuns.map((r) => r.rssStart)),
+          rssPeak: s.median(relayRuns.map((r) => r.rssPeak)),
+          rssEnd: s.median(relayRuns.map((r) => r.rssEnd)),
+        });
+      }
+    }
+  } finally {
+    for (const cleanup of cleanups) await cleanup().catch((error) => console.error(`cleanup: ${error.message}`));
+    await database.drop();
+  }
+  report(results);
+}
+
+/** The payload bytes the relay will publish: Postgres's text of the stored jsonb. */
+async function samplePayload(knex) {
+  const { rows } = await knex.raw(`select ?::jsonb::text as text`, [JSON.stringify(s.orderEvent(0).data)]);
+  return Buffer.from(rows[0].text, 'utf8');
+}
+
+/** EVENTS events as ingest stores them, each with one pending outbox row to `destination`. */
+async function fillBacklog(knex, broker, destination) {
+  await knex.raw('truncate events, outbox, dead_letter_queue cascade');
+  const data = JSON.stringify(s.orderEvent(0).data);
+  for (let start = 1; start <= EVENTS; start += 10_000) {
+    const end = Math.min(EVENTS, start + 9_999);
+    await knex.raw(
+      `with e as (
+         insert into events (id, source, type, schema_version, payload, headers, received_at)
+         select ${idExpression()}, 'bench', 'order.created', 1, ?::jsonb,
+                jsonb_build_object('request-id', gen_random_uuid()::text, 'content-type', 'application/json',
+                  'api-key', 'bench', 'traceparent', '00-' || md5(g::text) || '-' || left(md5(g::text), 16) || '-01'),
+                now()
+         from generate_series(?::int, ?::int) g
+         returning id
+       )
+       insert into outbox (event_id, broker, destination, routing_key)
+       select id, ?, ?, 'order.created' from e order by id`,
+      [data, start, end, broker, destination],
+    );
+  }
+  await knex.raw('vacuum analyze events');
+  await knex.raw('vacuum analyze outbox');
+}
+
+/** Time-ordered ids (like ingest's UUIDv7), in generate_series order. */
+function idExpression() {
+  return `encode(overlay(uuid_send(gen_random_uuid()) placing
+            substring(int8send((extract(epoch from clock_timestamp()) * 1000)::bigint) from 3) from 1 for 6), 'hex')::uuid`;
+}
+
+/** Starts the relay on the backlog and waits until nothing is pending. */
+async function drain(database, broker, destination, config) {
+  const env = {
+    DATABASE_URL: database.url,
+    ORCHESTRON_BROKER_TYPE: broker,
+    ORCHESTRON_OUTBOX_BATCH_SIZE: String(config.batch),
+    ORCHESTRON_OUTBOX_CONCURRENCY: String(config.loops),
+    ORCHESTRON_OUTBOX_STATS_INTERVAL: '10s',
+    ...(broker === 'rabbitmq'
+      ? { AMQP_URL: s.AMQP_URL, ORCHESTRON_ROUTING_DEFAULT_EXCHANGE: destination }
+      : { KAFKA_BROKERS: s.KAFKA_BROKERS.join(','), ORCHESTRON_ROUTING_DEFAULT_TOPIC: destination }),
+  };
+  const started = Date.now();
+  const relay = await s.startApp('relay', env);
+  const rssStart = s.rssOf(relay.pid);
+  const rss = s.sampleRss(relay.pid);
+  try {
+    const deadline = Date.now() + MAX_DRAIN_SECONDS * 1000;
+    for (;;) {
+      const { rows } = await database.knex.raw(`select count(*)::int as n from outbox where status = 'pending'`);
+      if (rows[0].n === 0) break;
+      if (Date.now() > deadline)
+        throw new Error(`relay did not drain ${EVENTS} within ${MAX_DRAIN_SECONDS} s (${rows[0].n} pending)`);
+      await s.sleep(100);
+    }
+    const wallSeconds = (Date.now() - started) / 1000;
+    const rssEnd = s.rssOf(relay.pid);
+    const { rows } = await database.knex.raw(
+      `select extract(epoch from max(published_at) - min(published_at))::float8 as span,
+              count(*) filter (where published_at = (select max(published_at) from outbox))::int as last_batch,
+              count(*) filter (where status = 'published')::int as published
+       from outbox`,
+    );
+    const { span, last_batch: lastBatch, published } = rows[0];
+    if (published !== EVENTS) throw new Error(`${published} of ${EVENTS} published`);
+    return { perSecond: (EVENTS - lastBatch) / span, wallSeconds, rssStart, rssPeak: rss.peak(), rssEnd };
+  } finally {
+    rss.stop();
+    await relay.stop();
+  }
+}
+
+/** The messages the relay builds for the backlog: same payload, same kinds of header. */
+function outboundMessages(destination, payload) {
+  const time = new Date();
+  return Array.from({ length: EVENTS }, (_, i) => ({
+    id: s.db.uuidv7(),
+    type: 'order.created',
+    source: 'bench',
+    time,
+    contentType: 'application/json',
+    destination,
+    routingKey: 'order.created',
+    key: null,
+    headers: {
+      'x-request-id': `r-${i}`,
+      'api-key': 'bench',
+      traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`,
+    },
+    payload,
+  }));
+}
+
+async function publishRaw(broker, destination, payload, batchSize) {
+  const messages = outboundMessages(destination, payload);
+  return broker === 'rabbitmq' ? rawAmqp(messages, batchSize) : rawKafka(destination, messages, batchSize);
+}
+
+/** amqplib alone: a confirm channel, each batch published then its confirms awaited. */
+async function rawAmqp(messages, batchSize) {
+  const connection = await amqp.connect(s.AMQP_URL);
+  try {
+    const channel = await connection.createConfirmChannel();
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < messages.length; i += batchSize) {
+      for (const message of messages.slice(i, i + batchSize)) {
+        const p = toAmqpPublish(message);
+        if (!channel.publish(p.exchange, p.routingKey, p.content, p.options)) {
+          await new Promise((resolve) => channel.once('drain', resolve));
+        }
+      }
+      await channel.waitForConfirms();
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return { perSecond: messages.length / seconds };
+  } finally {
+    await connection.close();
+  }
+}
+
+/** kafkajs alone, with the relay's producer settings: one send() per batch, in sequence. */
+async function rawKafka(topic, messages, batchSize) {
+  const kafka = new Kafka({ clientId: 'orchestron-bench', brokers: s.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < messages.length; i += batchSize) {
+      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + batchSize).map(toKafkaMessage) });
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return { perSecond: messages.length / seconds };
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** A topic exchange with a durable queue bound to it with '#'; returns its cleanup. */
+async function bindQueue(exchange) {
+  const connection = await amqp.connect(s.AMQP_URL);
+  const channel = await connection.createChannel();
+  await channel.assertExchange(exchange, 'topic', { durable: true });
+  await channel.assertQueue(exchange, { durable: true });
+  await channel.bindQueue(exchange, exchange, '#');
+  await connection.close();
+  return async () => {
+    const c = await amqp.connect(s.AMQP_URL);
+    const ch = await c.createChannel();
+    await ch.deleteQueue(exchange);
+    await ch.deleteExchange(exchange);
+    await c.close();
+  };
+}
+
+/** A topic with the relay's default partition count; returns its cleanup. */
+async function createTopic(topic) {
+  const kafka = new Kafka({ clientId: 'orchestron-bench', brokers: s.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+  return async () => {
+    const a = kafka.admin();
+    await a.connect();
+    await a.deleteTopics({ topics: [topic] });
+    await a.disconnect();
+  };
+}
+
+function report(results) {
+  const targets = { rabbitmq: 0.7, kafka: 0.5 };
+  console.log(
+    [
+      s.describeMachine(),
+      `drain of a ${EVENTS}-event backlog (1 KB payloads), median of ${ROUNDS} run(s); relay rate = outbox rows per second between its first and last claim; wall = relay start to nothing pending`,
+      '',
+      s.table(
+        [
+          'broker',
+          'batch x loops',
+          'relay msg/s',
+          'relay wall',
+          'raw client msg/s (same batches)',
+          'relay / raw',
+          'target',
+          'relay RSS start / peak / end',
+        ],
+        results.map((r) => [
+          r.broker,
+          `${r.config.batch} x ${r.config.loops}`,
+          s.fixed(r.relay),
+          `${s.fixed(r.wall, 1)} s`,
+          s.fixed(r.raw),
+          `${s.fixed(r.relay / r.raw, 2)}x`,
+          `>= ${targets[r.broker]}x`,
+          `${s.mb(r.rssStart)} / ${s.mb(r.rssPeak)} / ${s.mb(r.rssEnd)}`,
+        ]),
+      ),
+    ].join('\n'),
+  );
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

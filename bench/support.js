@@ -1,0 +1,276 @@
+// Helpers shared by the bench/ scripts: a scratch database, the built apps as child processes,
+// RSS sampling, medians and percentiles, the machine's description. Plain CommonJS over the
+// BUILT packages (run `npx tsc -b` first), like claim-with-history.js.
+'use strict';
+
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const repo = path.join(__dirname, '..');
+const fromPackage = (name, pkg) => require(require.resolve(name, { paths: [path.join(repo, pkg)] }));
+const pg = fromPackage('pg', 'packages/db');
+const db = require(path.join(repo, 'packages/db/dist'));
+
+const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const AMQP_URL = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const KAFKA_BROKERS = (process.env.BENCH_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+
+const LOOPBACK = ['127.0.0.1', 'localhost', '::1', '[::1]'];
+
+/** Refuses anything but loopback: these scripts generate load. */
+function requireLoopback() {
+  const hosts = [
+    new URL(SERVER_URL).hostname,
+    new URL(AMQP_URL).hostname,
+    ...KAFKA_BROKERS.map((b) => b.replace(/:\d+$/, '')),
+  ];
+  for (const host of hosts) {
+    if (!LOOPBACK.includes(host)) {
+      console.error(`refusing to load ${host}: benchmarks run against loopback addresses only`);
+      process.exit(2);
+    }
+  }
+}
+
+function urlOf(database) {
+  const url = new URL(SERVER_URL);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function admin(sql) {
+  const client = new pg.Client({ connectionString: urlOf('postgres') });
+  await client.connect();
+  try {
+    return await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates (after dropping a leftover) and migrates a scratch database; returns its URL and a knex. */
+async function scratchDatabase(name) {
+  await admin(`drop database if exists ${name} with (force)`);
+  await admin(`create database ${name}`);
+  const url = urlOf(name);
+  const knex = db.createDatabase(
+    { url, max_connections: 4, connect_timeout: 5_000, statement_timeout: 0, ssl: false },
+    'orchestron-bench',
+  );
+  await db.migrateLatest(knex);
+  return {
+    url,
+    knex,
+    async drop() {
+      await knex.destroy();
+      if (!process.argv.includes('--keep')) await admin(`drop database if exists ${name} with (force)`);
+    },
+  };
+}
+
+/** An API key allowed to write every source and type (the full path authenticates). */
+async function createApiKey(knex) {
+  const { key, hash, prefix } = db.generateApiKey();
+  await db.insertApiKey(knex, {
+    name: 'bench',
+    keyHash: hash,
+    keyPrefix: prefix,
+    roles: ['ingest'],
+    allowedSources: ['*'],
+    allowedTypes: ['*'],
+  });
+  return key;
+}
+
+async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Starts `node apps/<name>/dist/main.js` (or `options.main`) with a clean environment plus `env` (as
+ * packages/testing startApp does) and waits for /health. Stdout (the JSON logs) goes to
+ * /dev/null, so logging costs what it costs in production minus a terminal; stderr is kept.
+ */
+async function startApp(name, env, options = {}) {
+  const port = await freePort();
+  const addressKey = name === 'ingest' ? 'ORCHESTRON_API_ADDRESS' : 'ORCHESTRON_RELAY_ADDRESS';
+  // `main`: another build of the app (a copy of an earlier dist/, for before/after figures);
+  // its packages resolve from the app's own node_modules.
+  const main = options.main ?? path.join(repo, 'apps', name, 'dist', 'main.js');
+  const child = spawn(process.execPath, [main], {
+    cwd: repo,
+    env: {
+      PATH: process.env.PATH ?? '',
+      ORCHESTRON_LOG_LEVEL: 'info',
+      ORCHESTRON_SCHEMAS_DIRECTORY: path.join(repo, 'schemas'),
+      [addressKey]: `127.0.0.1:${port}`,
+      ...(options.main ? { NODE_PATH: path.join(repo, 'apps', name, 'node_modules') } : {}),
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr = (stderr + chunk.toString()).slice(-10_000)));
+  let alive = true;
+  const exited = new Promise((resolve) => child.once('exit', (code) => ((alive = false), resolve(code))));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (!alive) throw new Error(`${name} exited during start:\n${stderr}`);
+    try {
+      if ((await fetch(`${url}/health`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not answer /health in time:\n${stderr}`);
+    }
+    await sleep(100);
+  }
+  return {
+    child,
+    url,
+    pid: child.pid,
+    async stop() {
+      if (alive) child.kill('SIGTERM');
+      const timer = setTimeout(() => alive && child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Resident set size of a process, bytes (Linux /proc). */
+function rssOf(pid) {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Samples a process's RSS every `everyMs` until stopped; keeps every sample. */
+function sampleRss(pid, everyMs = 250) {
+  const samples = [];
+  const timer = setInterval(() => {
+    const rss = rssOf(pid);
+    if (rss !== null) samples.push({ at: Date.now(), rss });
+  }, everyMs);
+  return {
+    samples,
+    stop() {
+      clearInterval(timer);
+      return samples;
+    },
+    peak: () => Math.max(0, ...samples.map((s) => s.rss)),
+  };
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Nearest-rank percentile of unsorted values (p in 0..100). */
+function percentile(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+const fixed = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+
+function machine() {
+  let postgres = 'unknown';
+  try {
+    postgres = execFileSync('psql', ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    // psql not on PATH: the scripts ask the server instead where it matters
+  }
+  return {
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+    postgres,
+  };
+}
+
+function describeMachine() {
+  const m = machine();
+  return `machine: ${m.cpus} x ${m.cpu}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; ${m.postgres}`;
+}
+
+/** A markdown table from a header row and rows of cells. */
+function table(header, rows) {
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+/**
+ * A 1 KB order.created event (valid against schemas/order.created/1.json): the `note` pads
+ * the JSON body of a single-event request to exactly `bytes`.
+ */
+function orderEvent(n, bytes = 1024) {
+  const event = {
+    type: 'order.created',
+    data: {
+      order_id: `o-${n}`,
+      customer_id: `c-${n % 997}`,
+      total: 129.9,
+      currency: 'EUR',
+      items: [
+        { sku: 'sku-1', quantity: 2, unit_price: 19.95 },
+        { sku: 'sku-2', quantity: 1, unit_price: 90 },
+      ],
+      note: '',
+    },
+  };
+  const size = Buffer.byteLength(JSON.stringify(event));
+  event.data.note = 'x'.repeat(Math.max(0, bytes - size));
+  return event;
+}
+
+module.exports = {
+  AMQP_URL,
+  KAFKA_BROKERS,
+  SERVER_URL,
+  admin,
+  createApiKey,
+  db,
+  describeMachine,
+  fixed,
+  fromPackage,
+  machine,
+  mb,
+  median,
+  orderEvent,
+  percentile,
+  pg,
+  repo,
+  requireLoopback,
+  rssOf,
+  sampleRss,
+  scratchDatabase,
+  sleep,
+  startApp,
+  table,
+  urlOf,
+};
