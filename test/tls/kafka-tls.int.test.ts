@@ -10,7 +10,8 @@ import { KafkaPublisher } from '@orchestron/broker-kafka';
 import { loadConfig } from '@orchestron/config';
 import { createLogger } from '@orchestron/observability';
 import { freePort, REPO_ROOT } from '@orchestron/testing';
-import { createPublisher, tlsFromFiles } from '../../apps/relay/src/create-publisher';
+import { tlsFromFiles } from '@orchestron/config';
+import { createPublisher } from '../../apps/relay/src/create-publisher';
 import { makeCertificates, type TestCertificates } from './certificates';
 
 // A Kafka broker of this file's own (deploy/local/kafka.sh with its optional SSL listener, in a

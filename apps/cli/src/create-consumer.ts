@@ -1,7 +1,7 @@
 import type { BrokerLogger, Consumer } from '@orchestron/broker';
 import { KafkaConsumer } from '@orchestron/broker-kafka';
 import { RabbitMqConsumer } from '@orchestron/broker-rabbitmq';
-import { amqpUrlFrom, type OrchestronConfig } from '@orchestron/config';
+import { amqpUrlFrom, kafkaTls, rabbitMqTls, type OrchestronConfig } from '@orchestron/config';
 
 /**
  * The consumer side of one broker, configured from the broker section as relay configures
@@ -19,7 +19,7 @@ export function createConsumer(
     return new KafkaConsumer({
       brokers: kafka.brokers,
       clientId: kafka.client_id,
-      ssl: kafka.ssl,
+      ssl: kafkaTls(kafka),
       sasl: kafka.sasl.mechanism
         ? { mechanism: kafka.sasl.mechanism, username: kafka.sasl.username, password: kafka.sasl.password }
         : undefined,
@@ -28,6 +28,7 @@ export function createConsumer(
   }
   return new RabbitMqConsumer({
     url: amqpUrlFrom(broker.rabbitmq),
+    socketOptions: rabbitMqTls(broker.rabbitmq),
     prefetch: options.prefetch ?? broker.rabbitmq.prefetch_count,
     connectionName: 'orchestron-tail',
     logger,
