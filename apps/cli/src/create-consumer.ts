@@ -1,7 +1,7 @@
 import type { BrokerLogger, Consumer } from '@orchestron/broker';
 import { KafkaConsumer } from '@orchestron/broker-kafka';
 import { RabbitMqConsumer } from '@orchestron/broker-rabbitmq';
-import { amqpUrlFrom, kafkaTls, rabbitMqTls, type OrchestronConfig } from '@orchestron/config';
+import { amqpUrlFrom, kafkaConnection, rabbitMqTls, type OrchestronConfig } from '@orchestron/config';
 
 /**
  * The consumer side of one broker, configured from the broker section as relay configures
@@ -17,12 +17,7 @@ export function createConsumer(
   if (type === 'kafka') {
     const kafka = broker.kafka;
     return new KafkaConsumer({
-      brokers: kafka.brokers,
-      clientId: kafka.client_id,
-      ssl: kafkaTls(kafka),
-      sasl: kafka.sasl.mechanism
-        ? { mechanism: kafka.sasl.mechanism, username: kafka.sasl.username, password: kafka.sasl.password }
-        : undefined,
+      ...kafkaConnection(kafka),
       logger,
     });
   }

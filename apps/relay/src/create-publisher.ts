@@ -1,7 +1,7 @@
 import type { Publisher } from '@orchestron/broker';
 import { KafkaPublisher } from '@orchestron/broker-kafka';
 import { RabbitMqPublisher } from '@orchestron/broker-rabbitmq';
-import { amqpUrlFrom, kafkaTls, rabbitMqTls, type OrchestronConfig } from '@orchestron/config';
+import { amqpUrlFrom, kafkaConnection, rabbitMqTls, type OrchestronConfig } from '@orchestron/config';
 import type { Logger } from '@orchestron/observability';
 import { kafkaTopicSpecs, rabbitMqTopology } from './topology-from-config';
 
@@ -14,12 +14,7 @@ export function createPublisher(
   if (type === 'kafka') {
     const kafka = broker.kafka;
     return new KafkaPublisher({
-      brokers: kafka.brokers,
-      clientId: kafka.client_id,
-      ssl: kafkaTls(kafka),
-      sasl: kafka.sasl.mechanism
-        ? { mechanism: kafka.sasl.mechanism, username: kafka.sasl.username, password: kafka.sasl.password }
-        : undefined,
+      ...kafkaConnection(kafka),
       createTopics: kafka.create_topics,
       topicPartitions: kafka.topic_partitions,
       replicationFactor: kafka.replication_factor,

@@ -31,7 +31,10 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: 'relay', level: config.log.level });
   // One connection per claim loop (each holds its transaction while publishing) plus room
   // for the backlog gauge, the retention cleanup and readiness checks.
-  const loopCount = config.outbox.concurrency * brokersOf({ broker: config.broker.type, ...config.routing }).length;
+  // Every broker an event can be routed to gets its own publisher and its own claim loops,
+  // so an outage of one broker never holds up the other's messages.
+  const brokers = brokersOf({ broker: config.broker.type, ...config.routing });
+  const loopCount = config.outbox.concurrency * brokers.length;
   const db = createDatabase(
     { ...config.database, max_connections: Math.max(config.database.max_connections, loopCount + 3) },
     'orchestron-relay',
@@ -39,9 +42,6 @@ async function main(): Promise<void> {
   );
   const registry = createRegistry('relay');
   const metrics = relayMetrics(registry);
-  // Every broker an event can be routed to gets its own publisher and its own claim loops,
-  // so an outage of one broker never holds up the other's messages.
-  const brokers = brokersOf({ broker: config.broker.type, ...config.routing });
   const publishers = new Map<string, Publisher>(
     brokers.map((broker) => [
       broker,

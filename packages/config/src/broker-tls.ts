@@ -22,3 +22,23 @@ export function kafkaTls(kafka: OrchestronConfig['broker']['kafka']): false | Co
 export function rabbitMqTls(rabbitmq: OrchestronConfig['broker']['rabbitmq']): ConnectionOptions {
   return tlsFromFiles({ ca: rabbitmq.ca_file, cert: rabbitmq.cert_file, key: rabbitmq.key_file });
 }
+
+/**
+ * How to reach Kafka, as the publisher (relay) and the consumer (orchestron tail) both need
+ * it: bootstrap brokers, client id, TLS and SASL from broker.kafka.
+ */
+export function kafkaConnection(kafka: OrchestronConfig['broker']['kafka']): {
+  brokers: string[];
+  clientId: string;
+  ssl: false | ConnectionOptions;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+} {
+  return {
+    brokers: kafka.brokers,
+    clientId: kafka.client_id,
+    ssl: kafkaTls(kafka),
+    ...(kafka.sasl.mechanism
+      ? { sasl: { mechanism: kafka.sasl.mechanism, username: kafka.sasl.username, password: kafka.sasl.password } }
+      : {}),
+  };
+}

@@ -16,4 +16,4 @@ export type {
 } from './broker-topology';
 export { ConfigReloader } from './reloader';
 export type { ConfigReloaderOptions, ReloadLogger, ReloadMetrics, ReloadOutcome, ReloadTrigger } from './reloader';
-export { tlsFromFiles, kafkaTls, rabbitMqTls } from './broker-tls';
+export { tlsFromFiles, kafkaTls, rabbitMqTls, kafkaConnection } from './broker-tls';
