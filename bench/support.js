@@ -94,7 +94,7 @@ async function freePort() {
 }
 
 /**
- * Starts `node apps/<name>/dist/main.js` (or `options.main`) with a clean environment plus `env` (as
+ * Starts `node [options.nodeArgs] apps/<name>/dist/main.js` (or `options.main`) with a clean environment plus `env` (as
  * packages/testing startApp does) and waits for /health. Stdout (the JSON logs) goes to
  * /dev/null, so logging costs what it costs in production minus a terminal; stderr is kept.
  */
@@ -104,7 +104,7 @@ async function startApp(name, env, options = {}) {
   // `main`: another build of the app (a copy of an earlier dist/, for before/after figures);
   // its packages resolve from the app's own node_modules.
   const main = options.main ?? path.join(repo, 'apps', name, 'dist', 'main.js');
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), main], {
     cwd: repo,
     env: {
       PATH: process.env.PATH ?? '',

@@ -4,6 +4,7 @@ import type { IngestMetrics, Logger } from '@orchestron/observability';
 import { anyGlobMatches, routeEvent, type RoutingTable } from '@orchestron/routing';
 import type { SchemaRegistry } from '@orchestron/schemas';
 import type { IncomingEvent } from './incoming-event';
+import type { OutboxNotifier } from './outbox-notifier';
 import { storedHeaders } from './stored-headers';
 import { storeEvents } from './store-events';
 import { validateEvents } from './validate-events';
@@ -24,6 +25,8 @@ export interface AcceptDependencies {
   acceptUnknownTypesFrom?: () => readonly string[];
   /** Encrypts payloads at rest when an encryption key is active. */
   cipher?: PayloadCipher;
+  /** Wakes the relays after a commit that wrote outbox rows. */
+  notifier: Pick<OutboxNotifier, 'poke'>;
 }
 
 /** Who sent the request and how: stored with every event of it. */
@@ -51,7 +54,7 @@ export interface AcceptResult {
 /**
  * The one path every accepted event takes, whatever its wire format: validate all events
  * (nothing is written unless every one passes), route each, and store them with their
- * outbox rows in one transaction. Resolves after the commit.
+ * outbox rows in one transaction. Resolves after the commit; the relays are notified after it.
  */
 export async function acceptEvents(
   deps: AcceptDependencies,
@@ -80,6 +83,7 @@ export async function acceptEvents(
     };
   });
   const stored = await storeEvents(deps.db, toStore, deps.cipher);
+  if (stored.some((s, i) => s.inserted && (toStore[i]?.destinations.length ?? 0) > 0)) deps.notifier.poke();
   stored.forEach((s, i) => {
     const e = toStore[i] as (typeof toStore)[number];
     deps.metrics.eventsReceived.inc({ source: e.source, type: e.type, outcome: s.inserted ? 'accepted' : 'duplicate' });

@@ -11,6 +11,7 @@ import { requireClientCertificate } from './client-certificate';
 import { recordHttpMetrics, routeLabel } from './http-metrics';
 import { Problem, sendProblem } from './problem';
 import { limitRequests } from './rate-limit';
+import type { OutboxNotifier } from './outbox-notifier';
 import { requestId, requestIdOf } from './request-id';
 import type { ApiKeyCache } from './auth/api-key-cache';
 import { authenticate } from './auth/authenticate';
@@ -53,6 +54,8 @@ export interface IngestDependencies {
   readiness?: readonly HealthCheck[];
   /** Encrypts stored payloads when an encryption key is active (encryption.*). */
   cipher?: PayloadCipher;
+  /** Wakes the relays after commits that wrote outbox rows (coalesced NOTIFYs). */
+  notifier: OutboxNotifier;
 }
 
 /** The ingest HTTP API. It writes to Postgres only; it never talks to a broker. */
@@ -67,6 +70,7 @@ export function createIngestApp(deps: IngestDependencies): express.Express {
     maxClockSkewMs: () => settings.maxClockSkewMs,
     acceptUnknownTypesFrom: () => settings.acceptUnknownTypesFrom ?? [],
     cipher: deps.cipher,
+    notifier: deps.notifier,
   };
   const limits = () => ({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst });
   const app = express();

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import path from 'node:path';
 import { ConfigError, ConfigReloader, configFileFrom, loadConfig, parseListenAddress } from '@orchestron/config';
-import { createDatabase, PayloadCipher } from '@orchestron/db';
+import { createDatabase, notifyOutbox, PayloadCipher } from '@orchestron/db';
 import {
   configReloadMetrics,
   createLogger,
@@ -21,6 +21,7 @@ import {
   ingestSettings,
   loadSchemas,
 } from './ingest-config';
+import { OutboxNotifier } from './outbox-notifier';
 import { createServer } from './server';
 
 async function main(): Promise<void> {
@@ -38,11 +39,13 @@ async function main(): Promise<void> {
   // The configuration in effect, replaced by each successful reload (set below).
   let current = config;
   const lagMonitor = new EventLoopLagMonitor().start();
+  const notifier = new OutboxNotifier(() => notifyOutbox(db), logger);
   const deps: IngestDependencies = {
     db,
     apiKeys,
     schemas,
     cipher: new PayloadCipher(config.encryption.keys, config.encryption.active_key_id || null),
+    notifier,
     logger,
     registry,
     metrics: ingestMetrics(registry),
@@ -106,6 +109,7 @@ async function main(): Promise<void> {
     await reloader.stop();
     lagMonitor.stop();
     await apiKeys.stop();
+    await notifier.idle();
     await db.destroy();
     clearTimeout(deadline);
     logger.info('stopped');

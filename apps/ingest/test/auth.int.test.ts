@@ -1,10 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { generateApiKey, insertApiKey, revokeApiKey } from '@orchestron/db';
+import { generateApiKey, insertApiKey, notifyOutbox, revokeApiKey } from '@orchestron/db';
 import { createLogger, createRegistry, ingestMetrics } from '@orchestron/observability';
 import { SchemaRegistry } from '@orchestron/schemas';
 import { createTestDatabase, type TestDatabase } from '@orchestron/testing';
+import { OutboxNotifier } from '../src/outbox-notifier';
 import { createIngestApp } from '../src/app';
 import { ApiKeyCache } from '../src/auth/api-key-cache';
 
@@ -71,6 +72,7 @@ async function startIngest(rateLimit: number): Promise<{ server: http.Server; ur
   const registry = createRegistry('ingest');
   const app = createIngestApp({
     db: database.db,
+    notifier: new OutboxNotifier(() => notifyOutbox(database.db), createLogger({ service: 'ingest', silent: true })),
     apiKeys: cache,
     schemas: SchemaRegistry.loadFromDirectory(path.join(__dirname, '../../../schemas')),
     logger: createLogger({ service: 'ingest', silent: true }),

@@ -3,10 +3,11 @@ import type { AddressInfo } from 'node:net';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { generateApiKey, insertApiKey } from '@orchestron/db';
+import { generateApiKey, insertApiKey, notifyOutbox } from '@orchestron/db';
 import { createLogger, createRegistry, ingestMetrics } from '@orchestron/observability';
 import { SchemaRegistry } from '@orchestron/schemas';
 import { createTestDatabase, type TestDatabase } from '@orchestron/testing';
+import { OutboxNotifier } from '../src/outbox-notifier';
 import { createIngestApp, type IngestSettings } from '../src/app';
 import { ApiKeyCache } from '../src/auth/api-key-cache';
 
@@ -106,6 +107,7 @@ beforeAll(async () => {
   const registry = createRegistry('ingest');
   const app = createIngestApp({
     db: database.db,
+    notifier: new OutboxNotifier(() => notifyOutbox(database.db), logger),
     apiKeys: cache,
     schemas: SchemaRegistry.loadFromDirectory(schemasDir),
     logger,

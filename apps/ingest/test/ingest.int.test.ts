@@ -1,9 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
 import path from 'node:path';
+import { notifyOutbox, OUTBOX_CHANNEL } from '@orchestron/db';
 import { createRegistry, createLogger, ingestMetrics } from '@orchestron/observability';
 import { SchemaRegistry } from '@orchestron/schemas';
-import { createTestDatabase, type TestDatabase } from '@orchestron/testing';
+import { createTestDatabase, listenForOutboxNotices, type OutboxNotices, type TestDatabase } from '@orchestron/testing';
+import { OutboxNotifier } from '../src/outbox-notifier';
 import { createIngestApp, type IngestSettings } from '../src/app';
 import { ApiKeyCache } from '../src/auth/api-key-cache';
 
@@ -42,6 +44,7 @@ async function startIngest(overrides: Partial<IngestSettings> = {}): Promise<{ s
   caches.push(apiKeys);
   const app = createIngestApp({
     db: database.db,
+    notifier: new OutboxNotifier(() => notifyOutbox(database.db), logger),
     apiKeys,
     schemas: SchemaRegistry.loadFromDirectory(path.join(__dirname, '../../../schemas')),
     logger,
@@ -255,6 +258,37 @@ describe('POST /events', () => {
     } finally {
       await new Promise((resolve) => limited.server.close(resolve));
     }
+  });
+});
+
+describe('waking the relays', () => {
+  let notices: OutboxNotices;
+
+  beforeAll(async () => {
+    notices = await listenForOutboxNotices(database.url);
+  });
+
+  afterAll(async () => {
+    await notices.close();
+  });
+
+  it('NOTIFYs after accepting new events, and not for a re-delivery', async () => {
+    await notices.takeWithin(0);
+    const event = JSON.stringify({ ...signup(1), id: 'wake-1', source: 'crm' });
+    expect((await post(event)).status).toBe(202);
+    expect(await notices.takeWithin(300)).toEqual([OUTBOX_CHANNEL]);
+    expect((await post(event)).status).toBe(200);
+    expect(await notices.takeWithin(300)).toEqual([]);
+  });
+
+  it('wakes the relays after a burst of concurrent requests', async () => {
+    await notices.takeWithin(0);
+    const responses = await Promise.all(Array.from({ length: 30 }, (_, i) => post(JSON.stringify(signup(i)))));
+    expect(responses.map((r) => r.status)).toEqual(Array(30).fill(202));
+    const received = await notices.takeWithin(300);
+    // At least one NOTIFY follows the last commit (the notifier coalesces the others).
+    expect(received.length).toBeGreaterThanOrEqual(1);
+    expect(await rowCounts()).toEqual({ events: 30, outbox: 30 });
   });
 });
 

@@ -8,9 +8,11 @@ import { sign as signGithub } from '@octokit/webhooks-methods';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { loadConfig } from '@orchestron/config';
+import { notifyOutbox } from '@orchestron/db';
 import { createLogger, createRegistry, ingestMetrics } from '@orchestron/observability';
 import { SchemaRegistry } from '@orchestron/schemas';
 import { createTestDatabase, type TestDatabase } from '@orchestron/testing';
+import { OutboxNotifier } from '../src/outbox-notifier';
 import { createIngestApp, type IngestSettings } from '../src/app';
 import { ApiKeyCache } from '../src/auth/api-key-cache';
 
@@ -113,6 +115,7 @@ beforeAll(async () => {
   await apiKeys.start();
   const app = createIngestApp({
     db: database.db,
+    notifier: new OutboxNotifier(() => notifyOutbox(database.db), logger),
     apiKeys,
     schemas: SchemaRegistry.loadFromDirectory(writeSchemas()),
     logger,

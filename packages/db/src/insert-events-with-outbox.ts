@@ -1,7 +1,7 @@
 import { findStoredEventIds } from './find-stored-event-ids';
 import type { NewEvent, StoredEvent } from './insert-events';
 import type { NewOutboxRow } from './insert-outbox';
-import { OUTBOX_CHANNEL, jsonParam, type Executor } from './types';
+import { jsonParam, type Executor } from './types';
 
 /** An event to store, with the outbox rows (its destinations) to write if it is new. */
 export interface NewEventWithOutbox extends NewEvent {
@@ -9,9 +9,10 @@ export interface NewEventWithOutbox extends NewEvent {
 }
 
 /**
- * Stores events, one outbox row per destination of each newly stored one, and a NOTIFY to the
- * relays when any outbox row was written, in ONE statement: one round trip, atomic on its own
- * (run it outside a transaction and it commits when it returns; the NOTIFY is delivered then).
+ * Stores events and one outbox row per destination of each newly stored one in ONE statement:
+ * one round trip, atomic on its own (run it outside a transaction and it commits when it
+ * returns). It does not NOTIFY: a NOTIFY in the statement would serialise concurrent commits
+ * (ingest notifies after the commit, coalesced: apps/ingest OutboxNotifier).
  *
  * An event whose (source, idempotency_key) is already stored (a re-delivery, or a repeat within
  * the batch) gets no row: its result carries the stored id and `inserted: false`. The statement
@@ -44,8 +45,9 @@ export async function insertEventsWithOutbox(
       partition_key: o.partitionKey,
     })),
   }));
-  const result = await db.raw<{ rows: Array<{ id: string | null; inserted: boolean }> }>(
-    `with input as (
+  const result = await db
+    .raw<{ rows: Array<{ id: string | null; inserted: boolean }> }>(
+      `with input as (
        select *
        from rows from (jsonb_to_recordset(?::jsonb) as (id uuid, source text, type text, schema_version int,
          idempotency_key text, payload jsonb, payload_encrypted text, encryption_key_id text, headers jsonb,
@@ -70,21 +72,27 @@ export async function insertEventsWithOutbox(
          routing_key text, partition_key text)) with ordinality as d(broker, destination, routing_key,
          partition_key, m)
        order by i.n, d.m
-       returning 1
-     ), notified as (
-       select count(*) as notices from (select pg_notify(?, '') from (select 1 from queued limit 1) q) n
      )
-     select coalesce(mine.id, repeat.id, stored.id) as id, mine.id is not null as inserted
+     select coalesce(
+              mine.id,
+              repeat.id,
+              -- A correlated lookup, not a join: it always probes the unique index, whatever the
+              -- table's size was when the prepared statement's generic plan was made (a join
+              -- planned against a new, empty events table scans the table for ever after).
+              (select stored.id from events stored
+               where stored.source = i.source and stored.idempotency_key = i.idempotency_key)
+            ) as id,
+            mine.id is not null as inserted
      from input i
      left join inserted mine on mine.id = i.id
      left join inserted repeat
        on mine.id is null and repeat.source = i.source and repeat.idempotency_key = i.idempotency_key
-     left join events stored
-       on mine.id is null and stored.source = i.source and stored.idempotency_key = i.idempotency_key
-     cross join notified
      order by i.n`,
-    [jsonParam(rows), OUTBOX_CHANNEL],
-  );
+      [jsonParam(rows)],
+    )
+    // A named prepared statement: each connection parses and plans it once instead of once per
+    // request (planning cost as much as executing it for one event).
+    .options({ name: 'orchestron_insert_events_with_outbox' });
 
   const unresolved = events.filter((_, i) => !result.rows[i]?.id);
   const committedMeanwhile = unresolved.length > 0 ? await findStoredEventIds(db, unresolved) : new Map();

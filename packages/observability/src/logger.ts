@@ -56,11 +56,17 @@ export function createLogger(options: { service: string; level?: LogLevel; silen
 }
 
 function wrap(logger: winston.Logger, setLevel: (level: LogLevel) => void): RootLogger {
+  // winston formats an entry (redaction, timestamp, JSON) before its transport drops it for its
+  // level, so an entry below the level is checked here first: ingest's per-request debug lines
+  // would otherwise cost a JSON serialisation each at level info.
+  const at = (level: LogLevel) => (message: string, meta?: Record<string, unknown>) => {
+    if (logger.isLevelEnabled(level)) logger[level](message, meta);
+  };
   return {
-    error: (message, meta) => logger.error(message, meta),
-    warn: (message, meta) => logger.warn(message, meta),
-    info: (message, meta) => logger.info(message, meta),
-    debug: (message, meta) => logger.debug(message, meta),
+    error: at('error'),
+    warn: at('warn'),
+    info: at('info'),
+    debug: at('debug'),
     child: (meta) => wrap(logger.child(meta), setLevel),
     setLevel,
   };

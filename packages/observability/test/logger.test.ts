@@ -48,4 +48,26 @@ describe('createLogger', () => {
       restore();
     }
   });
+  it('does not format an entry below its level (a debug line per request costs nothing at info)', () => {
+    const { lines, restore } = capture();
+    try {
+      const logger = createLogger({ service: 'test', level: 'info' });
+      const child = logger.child({ component: 'ingest' });
+      let read = 0;
+      const meta = {
+        get requestId() {
+          read++;
+          return 'r-1';
+        },
+      };
+      child.debug('request', meta);
+      expect(read).toBe(0);
+      logger.setLevel('debug');
+      child.debug('request', meta);
+      expect(read).toBeGreaterThan(0);
+      expect(lines).toEqual([expect.objectContaining({ message: 'request', requestId: 'r-1', component: 'ingest' })]);
+    } finally {
+      restore();
+    }
+  });
 });

@@ -3,3 +3,4 @@ export * from './database';
 export * from './processes';
 export * from './tcp-proxy';
 export * from './dedicated-brokers';
+export * from './outbox-notices';

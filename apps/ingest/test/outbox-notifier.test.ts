@@ -1,0 +1,64 @@
+import { OutboxNotifier } from '../src/outbox-notifier';
+
+/** A NOTIFY the test completes by hand, to see what the notifier does while one is in flight. */
+function controllableNotify() {
+  const calls: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  const notify = () => new Promise<void>((resolve, reject) => calls.push({ resolve, reject }));
+  return { calls, notify };
+}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+const quietLogger = { warn: jest.fn() };
+
+describe('OutboxNotifier', () => {
+  it('notifies once for a poke', async () => {
+    const { calls, notify } = controllableNotify();
+    const notifier = new OutboxNotifier(notify, quietLogger);
+    notifier.poke();
+    expect(calls).toHaveLength(1);
+    calls[0]?.resolve();
+    await notifier.idle();
+    expect(calls).toHaveLength(1);
+  });
+
+  it('coalesces the pokes made while a NOTIFY is in flight into exactly one more', async () => {
+    const { calls, notify } = controllableNotify();
+    const notifier = new OutboxNotifier(notify, quietLogger);
+    notifier.poke();
+    for (let i = 0; i < 50; i++) notifier.poke();
+    expect(calls).toHaveLength(1);
+    calls[0]?.resolve();
+    await flush();
+    // The commits behind those 50 pokes may have come after the first NOTIFY: one more follows.
+    expect(calls).toHaveLength(2);
+    calls[1]?.resolve();
+    await notifier.idle();
+    expect(calls).toHaveLength(2);
+  });
+
+  it('notifies again for a poke after it went idle', async () => {
+    const { calls, notify } = controllableNotify();
+    const notifier = new OutboxNotifier(notify, quietLogger);
+    notifier.poke();
+    calls[0]?.resolve();
+    await notifier.idle();
+    notifier.poke();
+    expect(calls).toHaveLength(2);
+    calls[1]?.resolve();
+    await notifier.idle();
+  });
+
+  it('logs a failed NOTIFY and keeps serving later pokes', async () => {
+    const { calls, notify } = controllableNotify();
+    const logger = { warn: jest.fn() };
+    const notifier = new OutboxNotifier(notify, logger);
+    notifier.poke();
+    calls[0]?.reject(new Error('connection terminated'));
+    await notifier.idle();
+    expect(logger.warn).toHaveBeenCalledWith(expect.stringContaining('polling'), { error: 'connection terminated' });
+    notifier.poke();
+    expect(calls).toHaveLength(2);
+    calls[1]?.resolve();
+    await notifier.idle();
+  });
+});
