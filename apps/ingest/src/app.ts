@@ -75,6 +75,8 @@ export function createIngestApp(deps: IngestDependencies): express.Express {
   const limits = () => ({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst });
   const app = express();
   app.disable('x-powered-by');
+  // Every answer names new ids or a problem: an ETag (a hash of each body) would never match.
+  app.set('etag', false);
   app.set('trust proxy', settings.trustProxy);
   app.use(requestId, recordHttpMetrics(metrics), logAccess(logger));
   if (settings.requireClientCertificate) app.use(requireClientCertificate(['/health', '/ready']));

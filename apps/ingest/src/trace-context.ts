@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { Request } from 'express';
+import { randomBytesPooled } from '@orchestron/db';
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const TRACESTATE = /^[\x20-\x7e]{1,512}$/;
@@ -16,5 +16,6 @@ export function traceContextOf(req: Request): { traceparent: string; tracestate?
     const state = req.get('tracestate');
     return { traceparent: given as string, ...(state && TRACESTATE.test(state) ? { tracestate: state } : {}) };
   }
-  return { traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01` };
+  const ids = randomBytesPooled(24).toString('hex');
+  return { traceparent: `00-${ids.slice(0, 32)}-${ids.slice(32)}-01` };
 }

@@ -2,6 +2,7 @@ export * from './client';
 export * from './ensure-database';
 export * from './migrate';
 export * from './uuid';
+export * from './random-pool';
 export { OUTBOX_CHANNEL, type Executor } from './types';
 export * from './insert-events';
 export * from './insert-outbox';
