@@ -20,7 +20,9 @@ export function limitRequests(limits: () => RateLimits): RequestHandler {
     windowMs: 1_000,
     limit: () => limits().ratePerSecond + limits().burst,
     skip: () => limits().ratePerSecond === 0,
-    standardHeaders: 'draft-8',
+    // Draft 7's `RateLimit: limit=, remaining=, reset=`: draft 8 adds a partition key, a SHA-256
+    // of the client's key computed on every request.
+    standardHeaders: 'draft-7',
     legacyHeaders: false,
     keyGenerator: (req, res) => {
       const apiKey = apiKeyOf(res);

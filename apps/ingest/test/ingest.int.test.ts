@@ -254,7 +254,8 @@ describe('POST /events', () => {
       expect(statuses.slice(0, 3)).toEqual([202, 202, 202]);
       expect(statuses).toContain(429);
       expect(last?.headers.get('retry-after')).toBe('1');
-      expect(last?.headers.get('ratelimit-policy') ?? last?.headers.get('ratelimit')).toBeTruthy();
+      expect(last?.headers.get('ratelimit-policy')).toBe('3;w=1');
+      expect(last?.headers.get('ratelimit')).toMatch(/^limit=3, remaining=0, reset=1$/);
     } finally {
       await new Promise((resolve) => limited.server.close(resolve));
     }

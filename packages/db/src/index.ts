@@ -25,3 +25,4 @@ export * from './delete-old-events';
 export * from './api-keys';
 export * from './api-key-material';
 export * from './payload-cipher';
+export * from './run-prepared';

@@ -1,12 +1,62 @@
 import { findStoredEventIds } from './find-stored-event-ids';
 import type { NewEvent, StoredEvent } from './insert-events';
 import type { NewOutboxRow } from './insert-outbox';
+import { runPrepared, type PreparedStatement } from './run-prepared';
 import { jsonParam, type Executor } from './types';
 
 /** An event to store, with the outbox rows (its destinations) to write if it is new. */
 export interface NewEventWithOutbox extends NewEvent {
   outbox: ReadonlyArray<Omit<NewOutboxRow, 'eventId'>>;
 }
+
+/**
+ * A named prepared statement: each connection parses and plans it once instead of once per
+ * request (planning cost as much as executing it for one event).
+ */
+const INSERT_EVENTS_WITH_OUTBOX: PreparedStatement = {
+  name: 'orchestron_insert_events_with_outbox',
+  text: `with input as (
+    select *
+    from rows from (jsonb_to_recordset($1::jsonb) as (id uuid, source text, type text, schema_version int,
+      idempotency_key text, payload jsonb, payload_encrypted text, encryption_key_id text, headers jsonb,
+      received_at timestamptz, outbox jsonb)) with ordinality
+      as r(id, source, type, schema_version, idempotency_key, payload, payload_encrypted, encryption_key_id,
+           headers, received_at, outbox, n)
+  ), inserted as (
+    insert into events (id, source, type, schema_version, idempotency_key, payload, payload_encrypted,
+                        encryption_key_id, headers, received_at)
+    select id, source, type, schema_version, idempotency_key, payload -> 'value',
+           decode(payload_encrypted, 'base64'), encryption_key_id, headers, received_at
+    from input
+    order by n
+    on conflict (source, idempotency_key) do nothing
+    returning id, source, idempotency_key
+  ), queued as (
+    insert into outbox (event_id, broker, destination, routing_key, partition_key)
+    select i.id, d.broker, d.destination, d.routing_key, d.partition_key
+    from input i
+    join inserted on inserted.id = i.id
+    cross join lateral rows from (jsonb_to_recordset(i.outbox) as (broker text, destination text,
+      routing_key text, partition_key text)) with ordinality as d(broker, destination, routing_key,
+      partition_key, m)
+    order by i.n, d.m
+  )
+  select coalesce(
+           mine.id,
+           repeat.id,
+           -- A correlated lookup, not a join: it always probes the unique index, whatever the
+           -- table's size was when the prepared statement's generic plan was made (a join
+           -- planned against a new, empty events table scans the table for ever after).
+           (select stored.id from events stored
+            where stored.source = i.source and stored.idempotency_key = i.idempotency_key)
+         ) as id,
+         mine.id is not null as inserted
+  from input i
+  left join inserted mine on mine.id = i.id
+  left join inserted repeat
+    on mine.id is null and repeat.source = i.source and repeat.idempotency_key = i.idempotency_key
+  order by i.n`,
+};
 
 /**
  * Stores events and one outbox row per destination of each newly stored one in ONE statement:
@@ -45,54 +95,9 @@ export async function insertEventsWithOutbox(
       partition_key: o.partitionKey,
     })),
   }));
-  const result = await db
-    .raw<{ rows: Array<{ id: string | null; inserted: boolean }> }>(
-      `with input as (
-       select *
-       from rows from (jsonb_to_recordset(?::jsonb) as (id uuid, source text, type text, schema_version int,
-         idempotency_key text, payload jsonb, payload_encrypted text, encryption_key_id text, headers jsonb,
-         received_at timestamptz, outbox jsonb)) with ordinality
-         as r(id, source, type, schema_version, idempotency_key, payload, payload_encrypted, encryption_key_id,
-              headers, received_at, outbox, n)
-     ), inserted as (
-       insert into events (id, source, type, schema_version, idempotency_key, payload, payload_encrypted,
-                           encryption_key_id, headers, received_at)
-       select id, source, type, schema_version, idempotency_key, payload -> 'value',
-              decode(payload_encrypted, 'base64'), encryption_key_id, headers, received_at
-       from input
-       order by n
-       on conflict (source, idempotency_key) do nothing
-       returning id, source, idempotency_key
-     ), queued as (
-       insert into outbox (event_id, broker, destination, routing_key, partition_key)
-       select i.id, d.broker, d.destination, d.routing_key, d.partition_key
-       from input i
-       join inserted on inserted.id = i.id
-       cross join lateral rows from (jsonb_to_recordset(i.outbox) as (broker text, destination text,
-         routing_key text, partition_key text)) with ordinality as d(broker, destination, routing_key,
-         partition_key, m)
-       order by i.n, d.m
-     )
-     select coalesce(
-              mine.id,
-              repeat.id,
-              -- A correlated lookup, not a join: it always probes the unique index, whatever the
-              -- table's size was when the prepared statement's generic plan was made (a join
-              -- planned against a new, empty events table scans the table for ever after).
-              (select stored.id from events stored
-               where stored.source = i.source and stored.idempotency_key = i.idempotency_key)
-            ) as id,
-            mine.id is not null as inserted
-     from input i
-     left join inserted mine on mine.id = i.id
-     left join inserted repeat
-       on mine.id is null and repeat.source = i.source and repeat.idempotency_key = i.idempotency_key
-     order by i.n`,
-      [jsonParam(rows)],
-    )
-    // A named prepared statement: each connection parses and plans it once instead of once per
-    // request (planning cost as much as executing it for one event).
-    .options({ name: 'orchestron_insert_events_with_outbox' });
+  const result = await runPrepared<{ id: string | null; inserted: boolean }>(db, INSERT_EVENTS_WITH_OUTBOX, [
+    jsonParam(rows),
+  ]);
 
   const unresolved = events.filter((_, i) => !result.rows[i]?.id);
   const committedMeanwhile = unresolved.length > 0 ? await findStoredEventIds(db, unresolved) : new Map();

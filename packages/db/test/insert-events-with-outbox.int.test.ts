@@ -82,6 +82,16 @@ describe('insertEventsWithOutbox', () => {
     expect((await outboxRows()).map((r) => r.event_id)).toEqual([first.id, k2.id, stored[3]?.id]);
   });
 
+  it("joins the caller's transaction: rolled back, it leaves nothing", async () => {
+    const trx = await database.db.transaction();
+    const stored = await insertEventsWithOutbox(trx, [newEvent()]);
+    expect(stored[0]?.inserted).toBe(true);
+    expect(await trx('events').count({ n: '*' })).toEqual([{ n: 1 }]);
+    await trx.rollback();
+    expect(await database.db('events').count({ n: '*' })).toEqual([{ n: 0 }]);
+    expect(await outboxRows()).toEqual([]);
+  });
+
   it('finds the id a concurrent writer committed while this statement waited on the unique key', async () => {
     const trx = await database.db.transaction();
     const theirs = newEvent({ idempotencyKey: 'race' });
