@@ -21,7 +21,9 @@ export class OutboxNotifier {
   /** After a commit that wrote outbox rows: make sure a NOTIFY follows it. */
   poke(): void {
     this.wanted = true;
-    this.sending ??= this.send();
+    // Sent from the next turn of the event loop, so that the request that poked writes its
+    // answer first: the NOTIFY is not on the sender's path.
+    this.sending ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.send());
   }
 
   /** Resolves once no NOTIFY is in flight or wanted (before closing the database on shutdown). */

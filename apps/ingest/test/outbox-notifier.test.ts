@@ -15,6 +15,8 @@ describe('OutboxNotifier', () => {
     const { calls, notify } = controllableNotify();
     const notifier = new OutboxNotifier(notify, quietLogger);
     notifier.poke();
+    expect(calls).toHaveLength(0); // not before the poking request has answered
+    await flush();
     expect(calls).toHaveLength(1);
     calls[0]?.resolve();
     await notifier.idle();
@@ -25,6 +27,7 @@ describe('OutboxNotifier', () => {
     const { calls, notify } = controllableNotify();
     const notifier = new OutboxNotifier(notify, quietLogger);
     notifier.poke();
+    await flush();
     for (let i = 0; i < 50; i++) notifier.poke();
     expect(calls).toHaveLength(1);
     calls[0]?.resolve();
@@ -40,9 +43,11 @@ describe('OutboxNotifier', () => {
     const { calls, notify } = controllableNotify();
     const notifier = new OutboxNotifier(notify, quietLogger);
     notifier.poke();
+    await flush();
     calls[0]?.resolve();
     await notifier.idle();
     notifier.poke();
+    await flush();
     expect(calls).toHaveLength(2);
     calls[1]?.resolve();
     await notifier.idle();
@@ -53,12 +58,27 @@ describe('OutboxNotifier', () => {
     const logger = { warn: jest.fn() };
     const notifier = new OutboxNotifier(notify, logger);
     notifier.poke();
+    await flush();
     calls[0]?.reject(new Error('connection terminated'));
     await notifier.idle();
     expect(logger.warn).toHaveBeenCalledWith(expect.stringContaining('polling'), { error: 'connection terminated' });
     notifier.poke();
+    await flush();
     expect(calls).toHaveLength(2);
     calls[1]?.resolve();
     await notifier.idle();
+  });
+
+  it('waits in idle() for a NOTIFY that was asked for but not sent yet', async () => {
+    const { calls, notify } = controllableNotify();
+    const notifier = new OutboxNotifier(notify, quietLogger);
+    notifier.poke();
+    let idle = false;
+    const settled = notifier.idle().then(() => (idle = true));
+    await flush();
+    expect(calls).toHaveLength(1);
+    expect(idle).toBe(false);
+    calls[0]?.resolve();
+    await settled;
   });
 });

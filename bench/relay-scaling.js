@@ -1,17 +1,17 @@
 #!/usr/bin/env node
-// What does outbox.ordering = partition_key cost in relay throughput?
+// How does the relay scale with replicas, and what does outbox.ordering = partition_key cost?
 //
 // Seeds EVENTS events spread over KEYS partition keys (in per-key sequence order: all keys'
 // first events, then all second events, ...) and times how long REPLICAS relay processes take
-// to publish them all to RabbitMQ, with ordering none and with partition_key, alternating
-// within the same run, RUNS times each; prints the medians side by side.
+// to publish them all to RabbitMQ, for each replica count in REPLICAS and with ordering none
+// and partition_key, in rotating order, RUNS times each; prints the medians side by side.
 //
 // Run by hand, after a build (`npx tsc -b`), against loopback services only:
-//   node bench/relay-ordering.js
-//   EVENTS=50000 KEYS=1000 RUNS=3 BATCH=500 CONCURRENCY=2 REPLICAS=1 node bench/relay-ordering.js [--keep]
+//   node bench/relay-scaling.js
+//   EVENTS=50000 KEYS=1000 RUNS=3 BATCH=500 CONCURRENCY=2 REPLICAS=1,2,4 node bench/relay-scaling.js [--keep]
 // BENCH_DATABASE_URL and BENCH_AMQP_URL name the servers (default: the local ones).
 // Bounded: a fixed number of events and runs, each drain given at most DRAIN_TIMEOUT_MS. It
-// creates and (unless --keep) drops its own database, orchestron_bench_relay_ordering; the
+// creates and (unless --keep) drops its own database, orchestron_bench_relay_scaling; the
 // exchanges it publishes to are deleted at the end, its queue goes with its connection.
 'use strict';
 
@@ -33,7 +33,7 @@ const KEYS = Number(process.env.KEYS ?? 1_000);
 const RUNS = Number(process.env.RUNS ?? 3);
 const BATCH = Number(process.env.BATCH ?? 500);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 2);
-const REPLICAS = Number(process.env.REPLICAS ?? 1);
+const REPLICAS = (process.env.REPLICAS ?? '1,2,4').split(',').map(Number);
 const DRAIN_TIMEOUT_MS = Number(process.env.DRAIN_TIMEOUT_MS ?? 300_000);
 const MODES = ['none', 'partition_key'];
 
@@ -76,12 +76,12 @@ async function pending(knex) {
 }
 
 /** One drain: relays started and idle, seed, time until every row is published. */
-async function drain(database, channel, mode) {
+async function drain(database, channel, mode, replicas) {
   await database.knex.raw('truncate events, dead_letter_queue cascade');
   const exchange = `orchestron_bench_${randomBytes(4).toString('hex')}`;
   const counter = await sink(channel, exchange);
   const relays = await Promise.all(
-    Array.from({ length: REPLICAS }, () =>
+    Array.from({ length: replicas }, () =>
       startApp('relay', {
         DATABASE_URL: database.url,
         AMQP_URL,
@@ -119,37 +119,48 @@ async function main() {
   requireLoopback();
   console.error(describeMachine());
   console.error(
-    `${EVENTS} events over ${KEYS} keys, ${REPLICAS} relay(s) x ${CONCURRENCY} loops, batch ${BATCH}, ${RUNS} runs per mode`,
+    `${EVENTS} events over ${KEYS} keys, ${REPLICAS.join(' / ')} relay(s) x ${CONCURRENCY} loops, batch ${BATCH}, ${RUNS} runs per cell`,
   );
-  const database = await scratchDatabase('orchestron_bench_relay_ordering');
+  const database = await scratchDatabase('orchestron_bench_relay_scaling');
   const connection = await amqplib.connect(AMQP_URL);
   const channel = await connection.createChannel();
-  const seconds = Object.fromEntries(MODES.map((mode) => [mode, []]));
+  const cells = REPLICAS.flatMap((replicas) => MODES.map((mode) => ({ replicas, mode, seconds: [] })));
   try {
     for (let run = 0; run < RUNS; run++) {
-      // Alternate which mode goes first, so drift (caches, autovacuum) hits both alike.
-      for (const mode of run % 2 === 0 ? MODES : [...MODES].reverse()) {
-        const s = await drain(database, channel, mode);
-        seconds[mode].push(s);
-        console.error(`  run ${run + 1}, ordering ${mode}: ${s.toFixed(2)} s`);
+      // Rotate the order of the cells, so drift (caches, autovacuum, other load) hits all alike.
+      for (let k = 0; k < cells.length; k++) {
+        const cell = cells[(k + run) % cells.length];
+        const s = await drain(database, channel, cell.mode, cell.replicas);
+        cell.seconds.push(s);
+        console.error(`  run ${run + 1}, ${cell.replicas} relay(s), ordering ${cell.mode}: ${s.toFixed(2)} s`);
       }
     }
   } finally {
     await connection.close().catch(() => undefined);
     await database.drop();
   }
-  const base = median(seconds.none);
+  const medianOf = (replicas, mode) => median(cells.find((c) => c.replicas === replicas && c.mode === mode).seconds);
   console.log(
     table(
-      ['outbox.ordering', 'drain times (s)', 'median (s)', 'events/s', 'relative to none'],
-      MODES.map((mode) => {
-        const m = median(seconds[mode]);
+      [
+        'relays',
+        'outbox.ordering',
+        'drain times (s)',
+        'median (s)',
+        'events/s',
+        `vs ${REPLICAS[0]} relay(s)`,
+        'vs none',
+      ],
+      cells.map(({ replicas, mode, seconds }) => {
+        const m = median(seconds);
         return [
+          `${replicas} x ${CONCURRENCY} loops`,
           mode,
-          seconds[mode].map((s) => s.toFixed(2)).join(', '),
+          seconds.map((s) => s.toFixed(2)).join(', '),
           m.toFixed(2),
           Math.round(EVENTS / m).toLocaleString('en-US'),
-          `${(m / base).toFixed(2)}x`,
+          `${(medianOf(REPLICAS[0], mode) / m).toFixed(2)}x`,
+          `${(m / medianOf(replicas, 'none')).toFixed(2)}x`,
         ];
       }),
     ),
