@@ -64,8 +64,16 @@ describe('parseJsonBody', () => {
 
   it('refuses bodies nested deeper than the limit, counting only outside strings', () => {
     expect(problemOf(() => parseJsonBody(Buffer.from(`${'['.repeat(65)}${']'.repeat(65)}`))).detail).toMatch(/nest/);
+    expect(parseJsonBody(Buffer.from(`${'['.repeat(64)}${']'.repeat(64)}`))).toBeDefined();
     expect(parseJsonBody(Buffer.from(`{"a":"${'['.repeat(500)}"}`))).toEqual({ a: '['.repeat(500) });
-    expect(jsonNestingDepth('{"a":[{"b":"}]\\"}"}]}', 100)).toBe(3);
+    expect(jsonNestingDepth(JSON.parse('{"a":[{"b":"}]\\"}"}], "c": {"d": [[1]]}}'), 100)).toBe(4);
+  });
+
+  it('refuses a body nested far too deep for any recursive reader with 400, not a crash', () => {
+    const depth = 200_000;
+    const problem = problemOf(() => parseJsonBody(Buffer.from(`{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`)));
+    expect(problem.status).toBe(400);
+    expect(problem.detail).toMatch(/nest at most 64/);
   });
 
   it('keeps a __proto__ key as plain data without touching prototypes', () => {
