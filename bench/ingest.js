@@ -15,9 +15,9 @@
 //
 // Run by hand, after a build (`npx tsc -b`), against a loopback Postgres only:
 //   node bench/ingest.js
-//   DURATION=5 ROUNDS=3 CONCURRENCY=1,16,64 BATCH_CONCURRENCY=8 node bench/ingest.js [--keep]
-// Bounded: ROUNDS x targets x concurrencies runs of DURATION seconds (about 3 minutes with the
-// defaults). Creates and (unless --keep) drops its own database, orchestron_bench_ingest.
+//   DURATION=5 ROUNDS=3 CONCURRENCY=1,16,64 BATCH_CONCURRENCY=8 WARMUP=10 node bench/ingest.js [--keep]
+// Bounded: a warm-up of WARMUP seconds per target, then ROUNDS x targets x concurrencies runs of
+// DURATION seconds (about 5 minutes with the defaults; CONCURRENCY= skips the single events). Creates and (unless --keep) drops its own database, orchestron_bench_ingest.
 'use strict';
 
 const { spawn, execFile } = require('node:child_process');
@@ -31,9 +31,10 @@ const autocannon = s.fromPackage('autocannon', '.');
 const DATABASE = 'orchestron_bench_ingest';
 const DURATION = Number(process.env.DURATION ?? 5);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const CONCURRENCY = (process.env.CONCURRENCY ?? '1,16,64').split(',').map(Number);
+const CONCURRENCY = (process.env.CONCURRENCY ?? '1,16,64').split(',').filter(Boolean).map(Number);
 const BATCH_CONCURRENCY = Number(process.env.BATCH_CONCURRENCY ?? 8);
 const BATCH = 100;
+const WARMUP = Number(process.env.WARMUP ?? 10);
 const PGBENCH = process.env.PGBENCH ?? 'pgbench';
 const INGEST_BEFORE = process.env.INGEST_BEFORE ?? null;
 // pgbench opens one connection per client: at most the servers' pool size (20), which is also
@@ -140,8 +141,10 @@ async function main() {
         : []),
     ];
 
-    // Warm-up: JIT, pools, prepared statements, caches.
-    for (const t of targets) await t.run(4, 2);
+    // Warm-up: JIT, pools, prepared statements, caches. Ingest runs far more JavaScript than the
+    // minimal server (express, ajv, routing), which the JIT compiles over several seconds: a
+    // short warm-up measured its first seconds, not the service it is after minutes of traffic.
+    for (const t of targets) await t.run(16, WARMUP);
 
     for (const c of CONCURRENCY) {
       const runs = new Map(targets.map((t) => [t.name, []]));
@@ -168,7 +171,7 @@ async function main() {
         run: (c, d) => loadPgbench(database.url, work, PGBENCH_BATCH, { events: batch }, c, d),
       },
     ];
-    for (const t of batchTargets) await t.run(BATCH_CONCURRENCY, 2);
+    for (const t of batchTargets) await t.run(BATCH_CONCURRENCY, WARMUP / 2);
     const batchRuns = new Map(batchTargets.map((t) => [t.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (let k = 0; k < batchTargets.length; k++) {

@@ -41,6 +41,8 @@ const CONFIGS = (process.env.CONFIGS ?? '100x1,500x2').split(',').map((c) => {
 const ROUNDS = Number(process.env.ROUNDS ?? 1);
 const MAX_DRAIN_SECONDS = Number(process.env.MAX_DRAIN_SECONDS ?? 300);
 const PARTITIONS = 3;
+/** Shares of the backlog drained at which the relay's RSS is reported. */
+const PROGRESS_POINTS = [0.1, 0.25, 0.5, 0.75, 1];
 
 async function main() {
   s.requireLoopback();
@@ -67,7 +69,7 @@ async function main() {
           const relay = await drain(database, broker, destination, config);
           relayRuns.push(relay);
           console.error(
-            `  ${broker} ${config.batch}x${config.loops} relay: ${s.fixed(relay.perSecond)} msg/s, wall ${s.fixed(relay.wallSeconds, 1)} s, RSS ${s.mb(relay.rssStart)} -> peak ${s.mb(relay.rssPeak)}, end ${s.mb(relay.rssEnd)}`,
+            `  ${broker} ${config.batch}x${config.loops} relay: ${s.fixed(relay.perSecond)} msg/s, wall ${s.fixed(relay.wallSeconds, 1)} s, RSS ${s.mb(relay.rssStart)} -> peak ${s.mb(relay.rssPeak)}, end ${s.mb(relay.rssEnd)}; at ${PROGRESS_POINTS.map((p) => `${p * 100}%`).join('/')} drained: ${relay.rssByShare.map((b) => s.mb(b)).join(' / ')}`,
           );
         }
         results.push({
@@ -79,6 +81,7 @@ async function main() {
           rssStart: s.median(relayRuns.map((r) => r.rssStart)),
           rssPeak: s.median(relayRuns.map((r) => r.rssPeak)),
           rssEnd: s.median(relayRuns.map((r) => r.rssEnd)),
+          rssByShare: PROGRESS_POINTS.map((_, i) => s.median(relayRuns.map((r) => r.rssByShare[i]))),
         });
       }
     }
@@ -144,8 +147,11 @@ async function drain(database, broker, destination, config) {
   const rss = s.sampleRss(relay.pid);
   try {
     const deadline = Date.now() + MAX_DRAIN_SECONDS * 1000;
+    // RSS by share of the backlog drained: flat memory shows as the same figure at 10% and 100%.
+    const rssByProgress = [];
     for (;;) {
       const { rows } = await database.knex.raw(`select count(*)::int as n from outbox where status = 'pending'`);
+      rssByProgress.push({ drained: 1 - rows[0].n / EVENTS, rss: s.rssOf(relay.pid) });
       if (rows[0].n === 0) break;
       if (Date.now() > deadline)
         throw new Error(`relay did not drain ${EVENTS} within ${MAX_DRAIN_SECONDS} s (${rows[0].n} pending)`);
@@ -161,7 +167,15 @@ async function drain(database, broker, destination, config) {
     );
     const { span, last_batch: lastBatch, published } = rows[0];
     if (published !== EVENTS) throw new Error(`${published} of ${EVENTS} published`);
-    return { perSecond: (EVENTS - lastBatch) / span, wallSeconds, rssStart, rssPeak: rss.peak(), rssEnd };
+    const rssAt = (share) => rssByProgress.find((p) => p.drained >= share)?.rss ?? NaN;
+    return {
+      perSecond: (EVENTS - lastBatch) / span,
+      wallSeconds,
+      rssStart,
+      rssPeak: rss.peak(),
+      rssEnd,
+      rssByShare: PROGRESS_POINTS.map(rssAt),
+    };
   } finally {
     rss.stop();
     await relay.stop();
@@ -285,6 +299,7 @@ function report(results) {
           'relay / raw',
           'target',
           'relay RSS start / peak / end',
+          `relay RSS at ${PROGRESS_POINTS.map((p) => `${p * 100}%`).join(' / ')} drained`,
         ],
         results.map((r) => [
           r.broker,
@@ -295,6 +310,7 @@ function report(results) {
           `${s.fixed(r.relay / r.raw, 2)}x`,
           `>= ${targets[r.broker]}x`,
           `${s.mb(r.rssStart)} / ${s.mb(r.rssPeak)} / ${s.mb(r.rssEnd)}`,
+          r.rssByShare.map((b) => s.mb(b)).join(' / '),
         ]),
       ),
     ].join('\n'),
