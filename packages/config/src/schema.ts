@@ -349,7 +349,11 @@ export const schema = {
       default: '5s',
     },
     batch_size: { doc: 'Outbox rows claimed and published per batch.', format: 'nat', default: 100 },
-    concurrency: { doc: 'Claim loops per relay process.', format: 'nat', default: 1 },
+    concurrency: {
+      doc: "Claim loops per relay process; two overlap one batch's database work with the other's publishing.",
+      format: 'nat',
+      default: 2,
+    },
     retry_base_delay: {
       doc: 'First retry delay of a rejected message; doubles per attempt, with jitter.',
       format: 'duration-ms',

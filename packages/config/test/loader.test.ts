@@ -56,7 +56,7 @@ describe('loadConfig', () => {
   it('runs on defaults alone', () => {
     const config = loadConfig({ env: {} });
     expect(config.broker.type).toBe('rabbitmq');
-    expect(config.outbox.concurrency).toBe(1);
+    expect(config.outbox.concurrency).toBe(2);
   });
 
   it('lets environment variables override the file, and parses lists and durations from text', () => {
