@@ -42,10 +42,7 @@ const INGEST_BEFORE = process.env.INGEST_BEFORE ?? null;
 const PGBENCH_MAX_CLIENTS = Number(process.env.PGBENCH_MAX_CLIENTS ?? 20);
 const WITHOUT_NOTIFY = process.env.WITHOUT_NOTIFY !== '0';
 
-// A time-ordered UUID (48-bit millisecond prefix, like the UUIDv7 ingest makes), so that
-// pgbench's rows land at the right edge of the primary key index as ingest's do.
-const TIME_ORDERED_UUID = `encode(overlay(uuid_send(gen_random_uuid()) placing
-  substring(int8send((extract(epoch from clock_timestamp()) * 1000)::bigint) from 3) from 1 for 6), 'hex')::uuid`;
+const TIME_ORDERED_UUID = s.TIME_ORDERED_UUID;
 
 // The minimal server's statement, for pgbench (its parameter :event is the request body).
 const PGBENCH_SINGLE = `with e as (

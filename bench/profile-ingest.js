@@ -62,53 +62,8 @@ async function main() {
     `${s.fixed(result['2xx'] / result.duration)} requests/s (${BATCH} event(s) each) at concurrency ${CONCURRENCY}, ` +
       `p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}`,
   );
-  summarise(JSON.parse(fs.readFileSync(path.join(profileDir, file), 'utf8')));
+  console.log(s.summariseProfile(JSON.parse(fs.readFileSync(path.join(profileDir, file), 'utf8')), TOP));
   console.log(`\nprofile: ${path.join(profileDir, file)}`);
-}
-
-/** Self time per function and per package (node_modules/<name>, our packages, node internals). */
-function summarise(profile) {
-  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
-  const selfMicros = new Map();
-  for (let i = 0; i < profile.samples.length; i++) {
-    const id = profile.samples[i];
-    selfMicros.set(id, (selfMicros.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
-  }
-  const total = [...selfMicros.values()].reduce((a, b) => a + b, 0);
-  const byFunction = new Map();
-  const byPackage = new Map();
-  for (const [id, micros] of selfMicros) {
-    const { functionName, url, lineNumber } = nodes.get(id).callFrame;
-    const fn = `${functionName || '(anonymous)'} ${shortUrl(url)}:${lineNumber + 1}`;
-    byFunction.set(fn, (byFunction.get(fn) ?? 0) + micros);
-    const pkg = packageOf(functionName, url);
-    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + micros);
-  }
-  const rows = (map) =>
-    [...map]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, TOP)
-      .map(([name, micros]) => [name, `${((100 * micros) / total).toFixed(1)}%`]);
-  console.log(`\nself time by package (of ${(total / 1e6).toFixed(1)} s sampled):\n`);
-  console.log(s.table(['package', 'self'], rows(byPackage)));
-  console.log(`\nself time by function (top ${TOP}):\n`);
-  console.log(s.table(['function', 'self'], rows(byFunction)));
-}
-
-function shortUrl(url) {
-  const at = url.lastIndexOf('node_modules/');
-  if (at >= 0) return url.slice(at + 'node_modules/'.length).replace(/^\.pnpm\/[^/]+\/node_modules\//, '');
-  const repo = path.join(__dirname, '..');
-  return url.replace(`file://${repo}/`, '');
-}
-
-function packageOf(functionName, url) {
-  if (!url) return functionName.startsWith('(') ? functionName : '(native)';
-  if (url.startsWith('node:')) return 'node internals';
-  const modules = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (modules) return modules[1];
-  const own = /(apps|packages)\/([^/]+)\//.exec(url);
-  return own ? `${own[1]}/${own[2]}` : url;
 }
 
 main().catch((error) => {

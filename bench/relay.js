@@ -65,7 +65,10 @@ async function main() {
           const raw = await publishRaw(broker, destination, payload, config.batch);
           rawRuns.push(raw);
           console.error(`  ${broker} ${config.batch}x${config.loops} raw: ${s.fixed(raw.perSecond)} msg/s`);
-          await fillBacklog(database.knex, broker, destination);
+          // The relay starts on an empty queue too: a queue holding the raw run's messages makes
+          // RabbitMQ page them to disk while the relay publishes.
+          if (broker === 'rabbitmq') await purgeQueue(destination);
+          await s.seedBacklog(database.knex, { events: EVENTS, broker, destination });
           const relay = await drain(database, broker, destination, config);
           relayRuns.push(relay);
           console.error(
@@ -96,37 +99,6 @@ async function main() {
 async function samplePayload(knex) {
   const { rows } = await knex.raw(`select ?::jsonb::text as text`, [JSON.stringify(s.orderEvent(0).data)]);
   return Buffer.from(rows[0].text, 'utf8');
-}
-
-/** EVENTS events as ingest stores them, each with one pending outbox row to `destination`. */
-async function fillBacklog(knex, broker, destination) {
-  await knex.raw('truncate events, outbox, dead_letter_queue cascade');
-  const data = JSON.stringify(s.orderEvent(0).data);
-  for (let start = 1; start <= EVENTS; start += 10_000) {
-    const end = Math.min(EVENTS, start + 9_999);
-    await knex.raw(
-      `with e as (
-         insert into events (id, source, type, schema_version, payload, headers, received_at)
-         select ${idExpression()}, 'bench', 'order.created', 1, ?::jsonb,
-                jsonb_build_object('request-id', gen_random_uuid()::text, 'content-type', 'application/json',
-                  'api-key', 'bench', 'traceparent', '00-' || md5(g::text) || '-' || left(md5(g::text), 16) || '-01'),
-                now()
-         from generate_series(?::int, ?::int) g
-         returning id
-       )
-       insert into outbox (event_id, broker, destination, routing_key)
-       select id, ?, ?, 'order.created' from e order by id`,
-      [data, start, end, broker, destination],
-    );
-  }
-  await knex.raw('vacuum analyze events');
-  await knex.raw('vacuum analyze outbox');
-}
-
-/** Time-ordered ids (like ingest's UUIDv7), in generate_series order. */
-function idExpression() {
-  return `encode(overlay(uuid_send(gen_random_uuid()) placing
-            substring(int8send((extract(epoch from clock_timestamp()) * 1000)::bigint) from 3) from 1 for 6), 'hex')::uuid`;
 }
 
 /** Starts the relay on the backlog and waits until nothing is pending. */
@@ -262,6 +234,13 @@ async function bindQueue(exchange) {
     await ch.deleteExchange(exchange);
     await c.close();
   };
+}
+
+async function purgeQueue(queue) {
+  const connection = await amqp.connect(s.AMQP_URL);
+  const channel = await connection.createChannel();
+  await channel.purgeQueue(queue);
+  await connection.close();
 }
 
 /** A topic with the relay's default partition count; returns its cleanup. */

@@ -248,10 +248,96 @@ function orderEvent(n, bytes = 1024) {
   return event;
 }
 
+/**
+ * Self time per function and per package (node_modules/<name>, our packages, node internals) of
+ * a V8 .cpuprofile (`node --cpu-prof`), as markdown tables of the `top` entries.
+ */
+function summariseProfile(profile, top = 30) {
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfMicros = new Map();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i];
+    selfMicros.set(id, (selfMicros.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
+  const total = [...selfMicros.values()].reduce((a, b) => a + b, 0);
+  const byFunction = new Map();
+  const byPackage = new Map();
+  for (const [id, micros] of selfMicros) {
+    const { functionName, url, lineNumber } = nodes.get(id).callFrame;
+    const fn = `${functionName || '(anonymous)'} ${shortUrl(url)}:${lineNumber + 1}`;
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + micros);
+    const pkg = packageOf(functionName, url);
+    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + micros);
+  }
+  const rows = (map) =>
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, micros]) => [name, `${((100 * micros) / total).toFixed(1)}%`]);
+  return [
+    `\nself time by package (of ${(total / 1e6).toFixed(1)} s sampled):\n`,
+    table(['package', 'self'], rows(byPackage)),
+    `\nself time by function (top ${top}):\n`,
+    table(['function', 'self'], rows(byFunction)),
+  ].join('\n');
+}
+
+function shortUrl(url) {
+  const at = url.lastIndexOf('node_modules/');
+  if (at >= 0) return url.slice(at + 'node_modules/'.length).replace(/^\.pnpm\/[^/]+\/node_modules\//, '');
+  return url.replace(`file://${repo}/`, '');
+}
+
+function packageOf(functionName, url) {
+  if (!url) return functionName.startsWith('(') ? functionName : '(native)';
+  if (url.startsWith('node:')) return 'node internals';
+  const modules = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (modules) return modules[1];
+  const own = /(apps|packages)\/([^/]+)\//.exec(url);
+  return own ? `${own[1]}/${own[2]}` : url;
+}
+
+/**
+ * A time-ordered UUID in SQL (48-bit millisecond prefix, like the UUIDv7 ingest makes), so that
+ * rows written by SQL land at the right edge of the primary key index as ingest's do.
+ */
+const TIME_ORDERED_UUID = `encode(overlay(uuid_send(gen_random_uuid()) placing
+  substring(int8send((extract(epoch from clock_timestamp()) * 1000)::bigint) from 3) from 1 for 6), 'hex')::uuid`;
+
+/**
+ * A backlog of `events` pending events as ingest stores them (1 KB order.created payloads,
+ * ingest's headers), each with one outbox row to `destination`, written in SQL 10 000 at a time
+ * after emptying the tables; vacuumed and analysed, as autovacuum would have by then.
+ */
+async function seedBacklog(knex, { events, broker, destination }) {
+  await knex.raw('truncate events, outbox, dead_letter_queue cascade');
+  const data = JSON.stringify(orderEvent(0).data);
+  for (let start = 1; start <= events; start += 10_000) {
+    const end = Math.min(events, start + 9_999);
+    await knex.raw(
+      `with e as (
+         insert into events (id, source, type, schema_version, payload, headers, received_at)
+         select ${TIME_ORDERED_UUID}, 'bench', 'order.created', 1, ?::jsonb,
+                jsonb_build_object('request-id', gen_random_uuid()::text, 'content-type', 'application/json',
+                  'api-key', 'bench', 'traceparent', '00-' || md5(g::text) || '-' || left(md5(g::text), 16) || '-01'),
+                now()
+         from generate_series(?::int, ?::int) g
+         returning id
+       )
+       insert into outbox (event_id, broker, destination, routing_key)
+       select id, ?, ?, 'order.created' from e order by id`,
+      [data, start, end, broker, destination],
+    );
+  }
+  await knex.raw('vacuum analyze events');
+  await knex.raw('vacuum analyze outbox');
+}
+
 module.exports = {
   AMQP_URL,
   KAFKA_BROKERS,
   SERVER_URL,
+  TIME_ORDERED_UUID,
   admin,
   createApiKey,
   db,
@@ -269,8 +355,10 @@ module.exports = {
   rssOf,
   sampleRss,
   scratchDatabase,
+  seedBacklog,
   sleep,
   startApp,
+  summariseProfile,
   table,
   urlOf,
 };
