@@ -16,6 +16,7 @@
 // Run by hand, after a build (`npx tsc -b`), against a loopback Postgres only:
 //   node bench/ingest.js
 //   DURATION=5 ROUNDS=3 CONCURRENCY=1,16,64 BATCH_CONCURRENCY=8 WARMUP=10 node bench/ingest.js [--keep]
+//   INGEST_PROCESSES=2 node bench/ingest.js     # also: two ingest processes sharing the load
 // Bounded: a warm-up of WARMUP seconds per target, then ROUNDS x targets x concurrencies runs of
 // DURATION seconds (about 5 minutes with the defaults; CONCURRENCY= skips the single events). Creates and (unless --keep) drops its own database, orchestron_bench_ingest.
 'use strict';
@@ -37,6 +38,9 @@ const BATCH = 100;
 const WARMUP = Number(process.env.WARMUP ?? 10);
 const PGBENCH = process.env.PGBENCH ?? 'pgbench';
 const INGEST_BEFORE = process.env.INGEST_BEFORE ?? null;
+// More ingest processes beside the first (as replicas behind a load balancer would run), each
+// given an equal share of the connections: does a second process pay on this machine?
+const INGEST_PROCESSES = Number(process.env.INGEST_PROCESSES ?? 1);
 // pgbench opens one connection per client: at most the servers' pool size (20), which is also
 // all the database concurrency the HTTP servers get (and 64 would exceed a shared server's limit).
 const PGBENCH_MAX_CLIENTS = Number(process.env.PGBENCH_MAX_CLIENTS ?? 20);
@@ -88,6 +92,7 @@ async function main() {
   let ingest = null;
   let minimal = null;
   let before = null;
+  const extra = [];
   let rss = null;
   const results = { single: [], batch: [] };
   try {
@@ -110,6 +115,16 @@ async function main() {
         { main: INGEST_BEFORE },
       );
     }
+    for (let i = 1; i < INGEST_PROCESSES; i++) {
+      extra.push(
+        await s.startApp('ingest', {
+          DATABASE_URL: database.url,
+          ORCHESTRON_API_RATE_LIMIT: '1000000',
+          ORCHESTRON_ROUTING_DEFAULT_EXCHANGE: 'events',
+        }),
+      );
+    }
+    const processes = [ingest, ...extra];
     minimal = await startMinimal(database.url);
     rss = s.sampleRss(ingest.pid);
 
@@ -124,6 +139,19 @@ async function main() {
       { name: 'ingest (full path)', run: (c, d) => loadHttp(http(ingest.url, event, true), c, d) },
       ...(before
         ? [{ name: 'ingest before (INGEST_BEFORE)', run: (c, d) => loadHttp(http(before.url, event, true), c, d) }]
+        : []),
+      ...(extra.length > 0
+        ? [
+            {
+              name: `ingest, ${processes.length} processes`,
+              run: (c, d) =>
+                loadSpread(
+                  processes.map((p) => http(p.url, event, true)),
+                  c,
+                  d,
+                ),
+            },
+          ]
         : []),
       { name: 'node:http + pg', run: (c, d) => loadHttp(http(minimal.url, event, false), c, d) },
       { name: 'pgbench', run: (c, d) => loadPgbench(database.url, work, PGBENCH_SINGLE, { event }, c, d) },
@@ -163,6 +191,19 @@ async function main() {
       ...(before
         ? [{ name: 'ingest before, 100-event batches', run: (c, d) => loadHttp(http(before.url, batch, true), c, d) }]
         : []),
+      ...(extra.length > 0
+        ? [
+            {
+              name: `ingest, ${processes.length} processes, 100-event batches`,
+              run: (c, d) =>
+                loadSpread(
+                  processes.map((p) => http(p.url, batch, true)),
+                  c,
+                  d,
+                ),
+            },
+          ]
+        : []),
       {
         name: 'pgbench, 100 events per transaction',
         run: (c, d) => loadPgbench(database.url, work, PGBENCH_BATCH, { events: batch }, c, d),
@@ -186,6 +227,7 @@ async function main() {
     rss?.stop();
     await ingest?.stop();
     await before?.stop();
+    for (const p of extra) await p.stop();
     await minimal?.stop();
     await database.drop();
     fs.rmSync(work, { recursive: true, force: true });
@@ -219,6 +261,23 @@ async function loadHttp(request, connections, duration) {
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+/**
+ * autocannon against several servers at once, the connections shared out evenly (servers
+ * beyond the number of connections get none); the rate is the sum, the latencies those of the
+ * slower server (an upper bound).
+ */
+async function loadSpread(requests, connections, duration) {
+  const used = requests.slice(0, Math.min(requests.length, connections));
+  const share = (i) => Math.floor(connections / used.length) + (i < connections % used.length ? 1 : 0);
+  const runs = await Promise.all(used.map((r, i) => loadHttp(r, share(i), duration)));
+  return {
+    perSecond: runs.reduce((sum, r) => sum + r.perSecond, 0),
+    p50: Math.max(...runs.map((r) => r.p50)),
+    p99: Math.max(...runs.map((r) => r.p99)),
+    errors: runs.reduce((sum, r) => sum + r.errors, 0),
   };
 }
 

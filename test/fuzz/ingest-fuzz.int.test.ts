@@ -107,6 +107,16 @@ function makeRequest(random: () => number, i: number): FuzzRequest {
         body: Buffer.from(`{"type":"payment.succeeded","data":${'['.repeat(depth)}${']'.repeat(depth)}}`),
       };
     },
+    // Text Postgres cannot store in an otherwise valid event: a lone surrogate escape or a NUL,
+    // in the data or in a key.
+    () => ({
+      kind: 'unstorable-text',
+      path: '/events',
+      headers: json,
+      body: Buffer.from(
+        valid.replace(`"note":"`, `"note":"${pick(['\\ud800', 'x\\udfff', '\\u0000', '\\ud83d\\u0041'])}`),
+      ),
+    }),
     // Oversized bodies and batches.
     () => ({
       kind: 'oversized',

@@ -65,6 +65,32 @@ export function jsonNestingDepth(value: unknown, limit: number, depth = 0): numb
   return deepest;
 }
 
+/** `String.prototype.isWellFormed` (ES2024; in Node since 20): no lone UTF-16 surrogate. */
+const isWellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/**
+ * The first key or string of a parsed JSON value holding a lone surrogate (a `\ud800`
+ * escape without its pair), or null. JSON allows such escapes; Unicode text, and so Postgres's
+ * jsonb, does not: without this check the insert failed and the sender got a 500.
+ */
+export function illFormedString(value: unknown): string | null {
+  if (typeof value === 'string') return isWellFormed(value) ? null : value;
+  if (typeof value !== 'object' || value === null) return null;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const found = illFormedString(item);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    if (!isWellFormed(key)) return key;
+    const found = illFormedString(item);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
 /** Decodes and parses the raw body; 400 for anything that is not well-formed UTF-8 JSON. */
 export function parseJsonBody(raw: unknown): unknown {
   if (!Buffer.isBuffer(raw) || raw.length === 0) {
@@ -88,6 +114,15 @@ export function parseJsonBody(raw: unknown): unknown {
       'malformed-json',
       'JSON nested too deeply',
       `objects and arrays may nest at most ${MAX_JSON_DEPTH} levels`,
+    );
+  }
+  // Depth first: the walk below recurses as deep as the body nests.
+  if (illFormedString(parsed) !== null) {
+    throw new Problem(
+      400,
+      'malformed-json',
+      'Invalid Unicode escape',
+      'a string holds a lone surrogate escape (\\ud800-\\udfff without its pair), which is not Unicode text',
     );
   }
   return parsed;

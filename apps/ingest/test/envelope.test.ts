@@ -1,5 +1,5 @@
 import { parseEnvelopes } from '../src/envelope';
-import { jsonNestingDepth, parseJsonBody } from '../src/body';
+import { illFormedString, jsonNestingDepth, parseJsonBody } from '../src/body';
 import { Problem } from '../src/problem';
 
 function problemOf(fn: () => unknown): Problem {
@@ -74,6 +74,16 @@ describe('parseJsonBody', () => {
     const problem = problemOf(() => parseJsonBody(Buffer.from(`{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`)));
     expect(problem.status).toBe(400);
     expect(problem.detail).toMatch(/nest at most 64/);
+  });
+
+  it('refuses lone surrogate escapes, in keys and values at any depth, and keeps paired ones', () => {
+    for (const body of ['{"a":"x\\ud800"}', '{"a":[{"b":"\\udfff"}]}', '{"\\ud83d":1}']) {
+      const problem = problemOf(() => parseJsonBody(Buffer.from(body)));
+      expect([problem.status, problem.title]).toEqual([400, 'Invalid Unicode escape']);
+    }
+    expect(parseJsonBody(Buffer.from('{"a":"\\ud83d\\ude00"}'))).toEqual({ a: '\u{1F600}' });
+    expect(illFormedString({ a: ['ok', { b: 'x\udc00' }] })).toBe('x\udc00');
+    expect(illFormedString({ a: ['ok', { b: 1 }] })).toBeNull();
   });
 
   it('keeps a __proto__ key as plain data without touching prototypes', () => {
