@@ -60,7 +60,8 @@ export async function acceptEvents(
   deps: AcceptDependencies,
   events: readonly IncomingEvent[],
   context: RequestContext,
-  options: { batch: boolean },
+  /** `body`: the request's JSON text, which the events' `dataPath`s point into. */
+  options: { batch: boolean; body?: string },
 ): Promise<AcceptResult> {
   const acceptFrom = deps.acceptUnknownTypesFrom?.() ?? [];
   const versions = validateEvents(deps.schemas(), events, {
@@ -78,11 +79,12 @@ export async function acceptEvents(
       schemaVersion: versions[i] ?? null,
       idempotencyKey: e.idempotencyKey,
       data: e.data,
+      ...(e.dataPath ? { dataPath: e.dataPath } : {}),
       headers: storedHeaders(e, context),
       destinations: routeEvent({ type: e.type, source, data: e.data, partitionKey: e.partitionKey }, routing),
     };
   });
-  const stored = await storeEvents(deps.db, toStore, deps.cipher);
+  const stored = await storeEvents(deps.db, toStore, deps.cipher, options.body);
   if (stored.some((s, i) => s.inserted && (toStore[i]?.destinations.length ?? 0) > 0)) deps.notifier.poke();
   stored.forEach((s, i) => {
     const e = toStore[i] as (typeof toStore)[number];

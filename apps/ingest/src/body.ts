@@ -93,6 +93,11 @@ export function illFormedString(value: unknown): string | null {
 
 /** Decodes and parses the raw body; 400 for anything that is not well-formed UTF-8 JSON. */
 export function parseJsonBody(raw: unknown): unknown {
+  return readJsonBody(raw).value;
+}
+
+/** parseJsonBody, returning the decoded text too (payloads are stored from it: store-events). */
+export function readJsonBody(raw: unknown): { value: unknown; text: string } {
   if (!Buffer.isBuffer(raw) || raw.length === 0) {
     throw new Problem(400, 'malformed-json', 'Malformed JSON', 'the request body is empty');
   }
@@ -125,5 +130,5 @@ export function parseJsonBody(raw: unknown): unknown {
       'a string holds a lone surrogate escape (\\ud800-\\udfff without its pair), which is not Unicode text',
     );
   }
-  return parsed;
+  return { value: parsed, text };
 }

@@ -84,6 +84,7 @@ export function parseEnvelopes(
         attributes: {},
         pointer,
         dataPointer: `${pointer}/data`,
+        dataPath: batch ? [String(index), 'data'] : ['data'],
       };
     }),
   };

@@ -28,6 +28,11 @@ export interface IncomingEvent {
    * schema sees that string, and relay publishes the decoded bytes.
    */
   payloadEncoding?: 'base64';
+  /**
+   * Where `data` is, unchanged, in the request's JSON body (a JSON path; native envelopes):
+   * the payload is then stored from the body's own text instead of being serialised again.
+   */
+  dataPath?: string[];
   /** JSON pointers, into the request body, of this event and of its data: for error reports. */
   pointer: string;
   dataPointer: string;

@@ -15,21 +15,26 @@ export interface EventToStore {
   schemaVersion: number | null;
   idempotencyKey: string | null;
   data: unknown;
+  /** Where `data` is, unchanged, in the request body given to storeEvents (IncomingEvent.dataPath). */
+  dataPath?: string[];
   headers: Record<string, string>;
   destinations: Destination[];
 }
 
 /**
- * Writes the events and one outbox row per destination of each newly stored event, and
- * notifies the relays, atomically and in one database round trip (a single statement in
- * autocommit: insertEventsWithOutbox). Resolves only after the commit: the caller may then
- * answer 202. Re-delivered events (known idempotency key) get no new rows. With an active
- * encryption key the payload is stored encrypted, never in clear.
+ * Writes the events and one outbox row per destination of each newly stored event,
+ * atomically and in one database round trip (a single statement in autocommit:
+ * insertEventsWithOutbox). Resolves only after the commit: the caller may then answer 202 (and
+ * notify the relays). Re-delivered events (known idempotency key) get no new rows. With an
+ * active encryption key the payload is stored encrypted, never in clear. Given the request's
+ * JSON `body`, an event with a `dataPath` has its payload stored from the body's text: parsed
+ * by Postgres, never serialised again here.
  */
 export async function storeEvents(
   db: Knex,
   events: readonly EventToStore[],
   cipher: PayloadCipher | null = null,
+  body?: string,
 ): Promise<StoredEvent[]> {
   const receivedAt = new Date();
   const rows: NewEventWithOutbox[] = events.map((e) => {
@@ -41,6 +46,7 @@ export async function storeEvents(
       schemaVersion: e.schemaVersion,
       idempotencyKey: e.idempotencyKey,
       payload: e.data,
+      ...(e.dataPath ? { payloadPath: e.dataPath } : {}),
       ...(cipher?.encrypting
         ? { encryptedPayload: cipher.encrypt(id, Buffer.from(JSON.stringify(e.data), 'utf8')) }
         : {}),
@@ -49,5 +55,5 @@ export async function storeEvents(
       outbox: e.destinations,
     };
   });
-  return insertEventsWithOutbox(db, rows);
+  return insertEventsWithOutbox(db, rows, body);
 }

@@ -32,7 +32,22 @@ describe('parseEnvelopes', () => {
         attributes: {},
         pointer: '',
         dataPointer: '/data',
+        dataPath: ['data'],
       },
+    ]);
+  });
+
+  it('says where each event of a batch has its data in the body', () => {
+    const { events } = parseEnvelopes(
+      [
+        { type: 'a', data: 1 },
+        { type: 'b', data: null },
+      ],
+      10,
+    );
+    expect(events.map((e) => e.dataPath)).toEqual([
+      ['0', 'data'],
+      ['1', 'data'],
     ]);
   });
 

@@ -158,6 +158,25 @@ describe('POST /events', () => {
     );
   });
 
+  it("stores the payload from the sender's text: numbers keep every digit, batches keep each event's own", async () => {
+    const body = `[${[1, 2]
+      .map(
+        (n) =>
+          `{"type":"payment.succeeded","data":{"payment_id":"p${n}","amount":${n}0000000000000000000.50,"currency":"EUR"}}`,
+      )
+      .join(',')}]`;
+    const response = await post(body);
+    expect(response.status).toBe(202);
+    const { ids } = (await response.json()) as { ids: string[] };
+    const stored = await database.db.raw<{ rows: Array<{ id: string; payload: string }> }>(
+      'select id, payload::text from events order by id',
+    );
+    expect(stored.rows).toEqual([
+      { id: ids[0], payload: '{"amount": 10000000000000000000.50, "currency": "EUR", "payment_id": "p1"}' },
+      { id: ids[1], payload: '{"amount": 20000000000000000000.50, "currency": "EUR", "payment_id": "p2"}' },
+    ]);
+  });
+
   describe('rejects bad input with its status, a problem document, and no row', () => {
     const cases: Array<[string, () => Promise<Response>, number, string]> = [
       ['malformed JSON', () => post('{"type": "user.signed_up", "data": '), 400, 'malformed-json'],

@@ -7,6 +7,12 @@ import { jsonParam, type Executor } from './types';
 /** An event to store, with the outbox rows (its destinations) to write if it is new. */
 export interface NewEventWithOutbox extends NewEvent {
   outbox: ReadonlyArray<Omit<NewOutboxRow, 'eventId'>>;
+  /**
+   * Where the payload is in the call's `document` (a JSON path, e.g. ['3', 'data']): stored as
+   * Postgres reads it from the sender's own text, not serialised again from `payload`. Ignored
+   * with `encryptedPayload`.
+   */
+  payloadPath?: readonly string[];
 }
 
 /**
@@ -18,14 +24,15 @@ const INSERT_EVENTS_WITH_OUTBOX: PreparedStatement = {
   text: `with input as (
     select *
     from rows from (jsonb_to_recordset($1::jsonb) as (id uuid, source text, type text, schema_version int,
-      idempotency_key text, payload jsonb, payload_encrypted text, encryption_key_id text, headers jsonb,
-      received_at timestamptz, outbox jsonb)) with ordinality
-      as r(id, source, type, schema_version, idempotency_key, payload, payload_encrypted, encryption_key_id,
-           headers, received_at, outbox, n)
+      idempotency_key text, payload jsonb, payload_path text[], payload_encrypted text, encryption_key_id text,
+      headers jsonb, received_at timestamptz, outbox jsonb)) with ordinality
+      as r(id, source, type, schema_version, idempotency_key, payload, payload_path, payload_encrypted,
+           encryption_key_id, headers, received_at, outbox, n)
   ), inserted as (
     insert into events (id, source, type, schema_version, idempotency_key, payload, payload_encrypted,
                         encryption_key_id, headers, received_at)
-    select id, source, type, schema_version, idempotency_key, payload -> 'value',
+    -- $2 is typed jsonb by its cast, so Postgres parses the document once, at bind time.
+    select id, source, type, schema_version, idempotency_key, coalesce($2::jsonb #> payload_path, payload -> 'value'),
            decode(payload_encrypted, 'base64'), encryption_key_id, headers, received_at
     from input
     order by n
@@ -73,30 +80,37 @@ const INSERT_EVENTS_WITH_OUTBOX: PreparedStatement = {
 export async function insertEventsWithOutbox(
   db: Executor,
   events: readonly NewEventWithOutbox[],
+  /** The JSON text the events' `payloadPath`s point into (ingest: the request body). */
+  document?: string,
 ): Promise<StoredEvent[]> {
   if (events.length === 0) return [];
-  const rows = events.map((e) => ({
-    id: e.id,
-    source: e.source,
-    type: e.type,
-    schema_version: e.schemaVersion,
-    idempotency_key: e.idempotencyKey,
-    // Wrapped, because jsonb_to_recordset turns a JSON null into SQL NULL, and a payload may
-    // well be JSON null.
-    payload: e.encryptedPayload ? null : { value: e.payload },
-    payload_encrypted: e.encryptedPayload?.data.toString('base64') ?? null,
-    encryption_key_id: e.encryptedPayload?.keyId ?? null,
-    headers: e.headers,
-    received_at: e.receivedAt.toISOString(),
-    outbox: e.outbox.map((o) => ({
-      broker: o.broker,
-      destination: o.destination,
-      routing_key: o.routingKey,
-      partition_key: o.partitionKey,
-    })),
-  }));
+  const rows = events.map((e) => {
+    const fromDocument = !e.encryptedPayload && document !== undefined && e.payloadPath !== undefined;
+    return {
+      id: e.id,
+      source: e.source,
+      type: e.type,
+      schema_version: e.schemaVersion,
+      idempotency_key: e.idempotencyKey,
+      // Wrapped, because jsonb_to_recordset turns a JSON null into SQL NULL, and a payload may
+      // well be JSON null.
+      payload: e.encryptedPayload || fromDocument ? null : { value: e.payload },
+      payload_path: fromDocument ? e.payloadPath : null,
+      payload_encrypted: e.encryptedPayload?.data.toString('base64') ?? null,
+      encryption_key_id: e.encryptedPayload?.keyId ?? null,
+      headers: e.headers,
+      received_at: e.receivedAt.toISOString(),
+      outbox: e.outbox.map((o) => ({
+        broker: o.broker,
+        destination: o.destination,
+        routing_key: o.routingKey,
+        partition_key: o.partitionKey,
+      })),
+    };
+  });
   const result = await runPrepared<{ id: string | null; inserted: boolean }>(db, INSERT_EVENTS_WITH_OUTBOX, [
     jsonParam(rows),
+    document ?? null,
   ]);
 
   const unresolved = events.filter((_, i) => !result.rows[i]?.id);

@@ -82,6 +82,29 @@ describe('insertEventsWithOutbox', () => {
     expect((await outboxRows()).map((r) => r.event_id)).toEqual([first.id, k2.id, stored[3]?.id]);
   });
 
+  it('stores a payload from the given JSON text by its path, as the sender wrote it, JSON null included', async () => {
+    const document = '[{"data": {"amount": 12345678901234567890.10, "b": [1, 2]}}, {"data": null}]';
+    const a = newEvent({ payload: 'not this', payloadPath: ['0', 'data'] });
+    const b = newEvent({ payload: 'nor this', payloadPath: ['1', 'data'] });
+    const c = newEvent({ payload: { n: 3 } }); // no path: its payload as given
+    await insertEventsWithOutbox(database.db, [a, b, c], document);
+    const rows = await database.db.raw<{ rows: Array<{ id: string; payload: string | null; is_null: boolean }> }>(
+      'select id, payload::text, payload is null as is_null from events order by id',
+    );
+    expect(rows.rows).toEqual([
+      // Not parsed and serialised by Node: every digit of the number is kept.
+      { id: a.id, payload: '{"b": [1, 2], "amount": 12345678901234567890.10}', is_null: false },
+      { id: b.id, payload: 'null', is_null: false },
+      { id: c.id, payload: '{"n": 3}', is_null: false },
+    ]);
+  });
+
+  it('ignores a payload path without a document', async () => {
+    const a = newEvent({ payload: { n: 1 }, payloadPath: ['data'] });
+    await insertEventsWithOutbox(database.db, [a]);
+    expect((await database.db('events').where({ id: a.id }).first()).payload).toEqual({ n: 1 });
+  });
+
   it("joins the caller's transaction: rolled back, it leaves nothing", async () => {
     const trx = await database.db.transaction();
     const stored = await insertEventsWithOutbox(trx, [newEvent()]);
@@ -105,8 +128,11 @@ describe('insertEventsWithOutbox', () => {
   });
 
   it('stores an encrypted payload instead of the clear one', async () => {
-    const event = newEvent({ encryptedPayload: { keyId: 'k-1', data: Buffer.from([1, 2, 3, 250]) } });
-    await insertEventsWithOutbox(database.db, [event]);
+    const event = newEvent({
+      encryptedPayload: { keyId: 'k-1', data: Buffer.from([1, 2, 3, 250]) },
+      payloadPath: ['data'], // never the clear text from the document
+    });
+    await insertEventsWithOutbox(database.db, [event], '{"data": {"secret": 1}}');
     const [row] = await database.db('events').select('payload', 'payload_encrypted', 'encryption_key_id');
     expect(row).toEqual({ payload: null, payload_encrypted: Buffer.from([1, 2, 3, 250]), encryption_key_id: 'k-1' });
   });

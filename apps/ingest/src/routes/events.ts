@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
 import { acceptEvents, DEFAULT_SOURCE, type AcceptDependencies } from '../accept-events';
-import { parseJsonBody, requireJsonContentType } from '../body';
+import { parseJsonBody, readJsonBody, requireJsonContentType } from '../body';
 import { parseBinaryEvent } from '../cloudevents/binary';
 import { contentModeOf, type ContentMode } from '../cloudevents/content-mode';
 import { parseBatch, parseStructured } from '../cloudevents/structured';
@@ -35,7 +35,7 @@ function eventsOf(
   mode: ContentMode,
   req: express.Request,
   maxBatchSize: number,
-): { events: IncomingEvent[]; batch: boolean } {
+): { events: IncomingEvent[]; batch: boolean; body?: string } {
   switch (mode) {
     case 'structured':
       return { events: [parseStructured(parseJsonBody(req.body))], batch: false };
@@ -46,8 +46,10 @@ function eventsOf(
         events: [parseBinaryEvent(req.headers, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0))],
         batch: false,
       };
-    case 'native':
-      return parseEnvelopes(parseJsonBody(req.body), maxBatchSize, idempotencyKeyOf(req));
+    case 'native': {
+      const body = readJsonBody(req.body);
+      return { ...parseEnvelopes(body.value, maxBatchSize, idempotencyKeyOf(req)), body: body.text };
+    }
   }
 }
 
@@ -73,7 +75,7 @@ export function eventsRouter(
     },
     express.raw({ type: () => true, limit: settings.maxPayloadBytes }),
     async (req, res) => {
-      const { events, batch } = eventsOf(res.locals.contentMode as ContentMode, req, settings.maxBatchSize);
+      const { events, batch, body } = eventsOf(res.locals.contentMode as ContentMode, req, settings.maxBatchSize);
       const apiKey = apiKeyOf(res);
       const defaultSource = apiKey?.name ?? DEFAULT_SOURCE;
       authorizeEvents(apiKey, events, defaultSource);
@@ -81,7 +83,7 @@ export function eventsRouter(
         deps,
         events,
         { requestId: requestIdOf(res), defaultSource, apiKeyName: apiKey?.name ?? null, ...traceContextOf(req) },
-        { batch },
+        { batch, body },
       );
       res.status(result.status).json(result.body);
     },
