@@ -107,20 +107,40 @@ export function logEntries(app: AppProcess, message: string): Array<Record<strin
     });
 }
 
-/** retryInMs of each "batch failed" line the relay logged, in order. */
-export function loopBackoffs(relay: AppProcess): number[] {
-  return logEntries(relay, 'batch failed').flatMap((entry) =>
-    typeof entry.retryInMs === 'number' ? [entry.retryInMs] : [],
-  );
+/**
+ * retryInMs of each "batch failed" line the relay logged, in order, per claim loop: each loop
+ * backs off on its own, so their pauses interleave in the log.
+ */
+export function loopBackoffs(relay: AppProcess): number[][] {
+  const byLoop = new Map<unknown, number[]>();
+  for (const entry of logEntries(relay, 'batch failed')) {
+    if (typeof entry.retryInMs !== 'number') continue;
+    const pauses = byLoop.get(entry.loop) ?? [];
+    pauses.push(entry.retryInMs);
+    byLoop.set(entry.loop, pauses);
+  }
+  return [...byLoop.values()];
 }
 
 /**
- * Checks "batch failed" pauses against the claim loop's backoff: within a run of failed
+ * Checks each claim loop's "batch failed" pauses against its backoff: within a run of failed
  * batches, pause i lies between half and all of min(maxMs, initialMs * 2^i); a batch that
  * works ends the run, and the next failure starts over at initialMs. Returns the pauses that
  * fit neither, and the length of the longest run.
  */
 export function backoffRuns(
+  loops: readonly (readonly number[])[],
+  initialMs: number,
+  maxMs: number,
+): { violations: string[]; longestRun: number } {
+  const perLoop = loops.map((pauses) => loopBackoffRuns(pauses, initialMs, maxMs));
+  return {
+    violations: perLoop.flatMap((r, loop) => r.violations.map((v) => `loop ${loop}: ${v}`)),
+    longestRun: Math.max(0, ...perLoop.map((r) => r.longestRun)),
+  };
+}
+
+function loopBackoffRuns(
   backoffs: readonly number[],
   initialMs: number,
   maxMs: number,
