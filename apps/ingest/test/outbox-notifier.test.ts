@@ -13,7 +13,7 @@ const quietLogger = { warn: jest.fn() };
 describe('OutboxNotifier', () => {
   it('notifies once for a poke', async () => {
     const { calls, notify } = controllableNotify();
-    const notifier = new OutboxNotifier(notify, quietLogger);
+    const notifier = new OutboxNotifier(notify, quietLogger, 0);
     notifier.poke();
     expect(calls).toHaveLength(0); // not before the poking request has answered
     await flush();
@@ -25,7 +25,7 @@ describe('OutboxNotifier', () => {
 
   it('coalesces the pokes made while a NOTIFY is in flight into exactly one more', async () => {
     const { calls, notify } = controllableNotify();
-    const notifier = new OutboxNotifier(notify, quietLogger);
+    const notifier = new OutboxNotifier(notify, quietLogger, 0);
     notifier.poke();
     await flush();
     for (let i = 0; i < 50; i++) notifier.poke();
@@ -41,7 +41,7 @@ describe('OutboxNotifier', () => {
 
   it('notifies again for a poke after it went idle', async () => {
     const { calls, notify } = controllableNotify();
-    const notifier = new OutboxNotifier(notify, quietLogger);
+    const notifier = new OutboxNotifier(notify, quietLogger, 0);
     notifier.poke();
     await flush();
     calls[0]?.resolve();
@@ -56,7 +56,7 @@ describe('OutboxNotifier', () => {
   it('logs a failed NOTIFY and keeps serving later pokes', async () => {
     const { calls, notify } = controllableNotify();
     const logger = { warn: jest.fn() };
-    const notifier = new OutboxNotifier(notify, logger);
+    const notifier = new OutboxNotifier(notify, logger, 0);
     notifier.poke();
     await flush();
     calls[0]?.reject(new Error('connection terminated'));
@@ -71,7 +71,7 @@ describe('OutboxNotifier', () => {
 
   it('waits in idle() for a NOTIFY that was asked for but not sent yet', async () => {
     const { calls, notify } = controllableNotify();
-    const notifier = new OutboxNotifier(notify, quietLogger);
+    const notifier = new OutboxNotifier(notify, quietLogger, 0);
     notifier.poke();
     let idle = false;
     const settled = notifier.idle().then(() => (idle = true));
@@ -80,5 +80,27 @@ describe('OutboxNotifier', () => {
     expect(idle).toBe(false);
     calls[0]?.resolve();
     await settled;
+  });
+
+  it('keeps NOTIFYs at least the minimum interval apart, answering the pokes meanwhile with one', async () => {
+    const sent: number[] = [];
+    const notifier = new OutboxNotifier(
+      async () => {
+        sent.push(performance.now());
+      },
+      quietLogger,
+      40,
+    );
+    notifier.poke();
+    await flush();
+    expect(sent).toHaveLength(1);
+    for (let i = 0; i < 5; i++) {
+      notifier.poke();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(sent).toHaveLength(1); // still within the interval
+    await notifier.idle();
+    expect(sent).toHaveLength(2);
+    expect((sent[1] as number) - (sent[0] as number)).toBeGreaterThanOrEqual(39);
   });
 });
