@@ -21,7 +21,7 @@
 // DURATION seconds (about 5 minutes with the defaults; CONCURRENCY= skips the single events). Creates and (unless --keep) drops its own database, orchestron_bench_ingest.
 'use strict';
 
-const { spawn, execFile } = require('node:child_process');
+const { execFile } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -125,7 +125,7 @@ async function main() {
       );
     }
     const processes = [ingest, ...extra];
-    minimal = await startMinimal(database.url);
+    minimal = await s.startMinimalServer(database.url);
     rss = s.sampleRss(ingest.pid);
 
     const event = JSON.stringify(s.orderEvent(0));
@@ -323,35 +323,6 @@ async function loadPgbench(url, work, script, variables, clients, duration) {
   }
   fs.rmSync(logDir, { recursive: true, force: true });
   return { perSecond: tps, p50: s.percentile(latencies, 50), p99: s.percentile(latencies, 99), errors: failed };
-}
-
-async function startMinimal(databaseUrl) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [path.join(__dirname, 'minimal-ingest-server.js')], {
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), DATABASE_URL: databaseUrl, POOL_SIZE: '20' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  await new Promise((resolve, reject) => {
-    child.stderr.once('data', resolve);
-    child.once('exit', () => reject(new Error('minimal server exited during start')));
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-async function freePort() {
-  const net = require('node:net');
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function report(results) {

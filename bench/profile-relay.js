@@ -12,7 +12,6 @@
 // database, orchestron_bench_profile_relay; deletes its exchange and queue, or its topic.
 'use strict';
 
-const { execFileSync } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -28,35 +27,6 @@ const LOOPS = Number(process.env.LOOPS ?? 2);
 const TOP = Number(process.env.TOP ?? 30);
 const DRAIN_SECONDS = 300;
 
-/** CPU time (user + system) of each process, milliseconds, from /proc. */
-function cpuMillis(pids) {
-  const byPid = new Map();
-  for (const pid of pids) {
-    try {
-      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      byPid.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / 100); // USER_HZ is 100
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return byPid;
-}
-
-/** CPU used since `before` by the processes matching `pattern` now (new ones count from zero). */
-function cpuSince(pattern, before) {
-  let total = 0;
-  for (const [pid, ms] of cpuMillis(pidsOf(pattern))) total += ms - (before.get(pid) ?? 0);
-  return total;
-}
-
-const pidsOf = (pattern) => {
-  try {
-    return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).trim().split('\n').map(Number);
-  } catch {
-    return [];
-  }
-};
-
 async function main() {
   s.requireLoopback();
   const database = await s.scratchDatabase('orchestron_bench_profile_relay');
@@ -68,7 +38,7 @@ async function main() {
   try {
     await s.seedBacklog(database.knex, { events: EVENTS, broker: BROKER, destination });
     const brokerPattern = BROKER === 'rabbitmq' ? 'beam.smp' : 'kafka.Kafka';
-    const before = { postgres: cpuMillis(pidsOf('postgres')), broker: cpuMillis(pidsOf(brokerPattern)) };
+    const before = { postgres: s.cpuMillis(s.pidsOf('postgres')), broker: s.cpuMillis(s.pidsOf(brokerPattern)) };
     const started = Date.now();
     relay = await s.startApp(
       'relay',
@@ -93,9 +63,9 @@ async function main() {
     // Measured while the relay still runs: its database backends end with it.
     figures = {
       seconds,
-      relay: cpuMillis([relay.pid]).get(relay.pid) ?? NaN,
-      postgres: cpuSince('postgres', before.postgres),
-      broker: cpuSince(brokerPattern, before.broker),
+      relay: s.cpuMillis([relay.pid]).get(relay.pid) ?? NaN,
+      postgres: s.cpuSince('postgres', before.postgres),
+      broker: s.cpuSince(brokerPattern, before.broker),
     };
   } finally {
     await relay?.stop(); // SIGTERM: a clean exit writes the profile

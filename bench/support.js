@@ -333,6 +333,58 @@ async function seedBacklog(knex, { events, broker, destination }) {
   await knex.raw('vacuum analyze outbox');
 }
 
+/** bench/minimal-ingest-server.js as a child process (pool of 20, like ingest's). */
+async function startMinimalServer(databaseUrl) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(__dirname, 'minimal-ingest-server.js')], {
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), DATABASE_URL: databaseUrl, POOL_SIZE: '20' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  await new Promise((resolve, reject) => {
+    child.stderr.once('data', resolve);
+    child.once('exit', () => reject(new Error('minimal server exited during start')));
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** CPU time (user + system) of each process, milliseconds, from /proc. */
+function cpuMillis(pids) {
+  const byPid = new Map();
+  for (const pid of pids) {
+    try {
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      byPid.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / 100); // USER_HZ is 100
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return byPid;
+}
+
+/** Pids of the processes whose command line matches `pattern` (pgrep -f). */
+function pidsOf(pattern) {
+  try {
+    return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).trim().split('\n').map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** CPU used since `before` (a cpuMillis map) by the processes matching `pattern` now; new ones count from zero. */
+function cpuSince(pattern, before) {
+  let total = 0;
+  for (const [pid, ms] of cpuMillis(pidsOf(pattern))) total += ms - (before.get(pid) ?? 0);
+  return total;
+}
+
 module.exports = {
   AMQP_URL,
   KAFKA_BROKERS,
@@ -340,6 +392,8 @@ module.exports = {
   TIME_ORDERED_UUID,
   admin,
   createApiKey,
+  cpuMillis,
+  cpuSince,
   db,
   describeMachine,
   fixed,
@@ -349,6 +403,7 @@ module.exports = {
   median,
   orderEvent,
   percentile,
+  pidsOf,
   pg,
   repo,
   requireLoopback,
@@ -358,6 +413,7 @@ module.exports = {
   seedBacklog,
   sleep,
   startApp,
+  startMinimalServer,
   summariseProfile,
   table,
   urlOf,

@@ -66,6 +66,31 @@ const INSERT_EVENTS_WITH_OUTBOX: PreparedStatement = {
 };
 
 /**
+ * The same for one event, with plain parameters: most requests carry one event, and this
+ * saves Postgres unpacking a JSON list of one (and Node building it).
+ */
+const INSERT_ONE_EVENT_WITH_OUTBOX: PreparedStatement = {
+  name: 'orchestron_insert_one_event_with_outbox',
+  text: `with inserted as (
+    insert into events (id, source, type, schema_version, idempotency_key, payload, payload_encrypted,
+                        encryption_key_id, headers, received_at)
+    values ($1, $2, $3, $4, $5, coalesce($6::jsonb #> $7::text[], $8::jsonb), $9, $10, $11::jsonb, $12)
+    on conflict (source, idempotency_key) do nothing
+    returning id
+  ), queued as (
+    insert into outbox (event_id, broker, destination, routing_key, partition_key)
+    select inserted.id, d.broker, d.destination, d.routing_key, d.partition_key
+    from inserted
+    cross join unnest($13::text[], $14::text[], $15::text[], $16::text[]) with ordinality
+      as d(broker, destination, routing_key, partition_key, m)
+    order by d.m
+  )
+  select coalesce((select id from inserted),
+                  (select id from events where source = $2 and idempotency_key = $5)) as id,
+         exists (select 1 from inserted) as inserted`,
+};
+
+/**
  * Stores events and one outbox row per destination of each newly stored one in ONE statement:
  * one round trip, atomic on its own (run it outside a transaction and it commits when it
  * returns). It does not NOTIFY: a NOTIFY in the statement would serialise concurrent commits
@@ -84,7 +109,34 @@ export async function insertEventsWithOutbox(
   document?: string,
 ): Promise<StoredEvent[]> {
   if (events.length === 0) return [];
-  const rows = events.map((e) => {
+  const [only] = events;
+  const result =
+    events.length === 1 && only
+      ? await runPrepared<StoredRow>(db, INSERT_ONE_EVENT_WITH_OUTBOX, oneEventParameters(only, document))
+      : await runPrepared<StoredRow>(db, INSERT_EVENTS_WITH_OUTBOX, [
+          jsonParam(eventRows(events, document)),
+          document ?? null,
+        ]);
+
+  const unresolved = events.filter((_, i) => !result.rows[i]?.id);
+  const committedMeanwhile = unresolved.length > 0 ? await findStoredEventIds(db, unresolved) : new Map();
+  return events.map((e, i) => {
+    const row = result.rows[i];
+    const id = row?.id ?? committedMeanwhile.get(`${e.source}\u0000${e.idempotencyKey ?? ''}`);
+    if (!id) throw new Error(`event ${e.id} was neither inserted nor found by its idempotency key`);
+    return { id, inserted: row?.inserted ?? false };
+  });
+}
+
+/** What both statements return per event, in input order. */
+interface StoredRow {
+  id: string | null;
+  inserted: boolean;
+}
+
+/** The rows of INSERT_EVENTS_WITH_OUTBOX's JSON parameter. */
+function eventRows(events: readonly NewEventWithOutbox[], document: string | undefined): unknown[] {
+  return events.map((e) => {
     const fromDocument = !e.encryptedPayload && document !== undefined && e.payloadPath !== undefined;
     return {
       id: e.id,
@@ -108,17 +160,28 @@ export async function insertEventsWithOutbox(
       })),
     };
   });
-  const result = await runPrepared<{ id: string | null; inserted: boolean }>(db, INSERT_EVENTS_WITH_OUTBOX, [
-    jsonParam(rows),
-    document ?? null,
-  ]);
+}
 
-  const unresolved = events.filter((_, i) => !result.rows[i]?.id);
-  const committedMeanwhile = unresolved.length > 0 ? await findStoredEventIds(db, unresolved) : new Map();
-  return events.map((e, i) => {
-    const row = result.rows[i];
-    const id = row?.id ?? committedMeanwhile.get(`${e.source}\u0000${e.idempotencyKey ?? ''}`);
-    if (!id) throw new Error(`event ${e.id} was neither inserted nor found by its idempotency key`);
-    return { id, inserted: row?.inserted ?? false };
-  });
+/** The parameters of INSERT_ONE_EVENT_WITH_OUTBOX. */
+function oneEventParameters(e: NewEventWithOutbox, document: string | undefined): unknown[] {
+  const fromDocument = !e.encryptedPayload && document !== undefined && e.payloadPath !== undefined;
+  return [
+    e.id,
+    e.source,
+    e.type,
+    e.schemaVersion,
+    e.idempotencyKey,
+    fromDocument ? document : null,
+    fromDocument ? e.payloadPath : null,
+    // JSON text, so that a JSON null payload is stored as JSON null, not as SQL NULL.
+    e.encryptedPayload || fromDocument ? null : JSON.stringify(e.payload ?? null),
+    e.encryptedPayload?.data ?? null,
+    e.encryptedPayload?.keyId ?? null,
+    JSON.stringify(e.headers),
+    e.receivedAt,
+    e.outbox.map((o) => o.broker),
+    e.outbox.map((o) => o.destination),
+    e.outbox.map((o) => o.routingKey),
+    e.outbox.map((o) => o.partitionKey),
+  ];
 }
