@@ -53,7 +53,7 @@ export class OutboxNotifier {
         }
         // Pokes until the interval is over are answered by one NOTIFY after it.
         const rest = this.minIntervalMs - (performance.now() - sentAt);
-        if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
+        if (rest > 0) await new Promise((resolve) => setTimeout(resolve, Math.ceil(rest)));
       }
     } finally {
       this.sending = null;
