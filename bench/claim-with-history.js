@@ -16,16 +16,10 @@
 // database, orchestron_bench_claim. Takes a few minutes and about 3 GB of disk for 5 million rows.
 'use strict';
 
-const os = require('node:os');
-const path = require('node:path');
+const { SERVER_URL, admin, db: dbPackage, machine, median, pg, requireLoopback, urlOf } = require('./support');
 
-const repo = path.join(__dirname, '..');
-const { claimDueBatch, createDatabase, deletePublishedOutbox, migrateLatest, outboxStats, uuidv7 } = require(
-  path.join(repo, 'packages/db/dist'),
-);
-const pg = require(require.resolve('pg', { paths: [path.join(repo, 'packages/db')] }));
+const { claimDueBatch, createDatabase, deletePublishedOutbox, migrateLatest, outboxStats, uuidv7 } = dbPackage;
 
-const SERVER_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DATABASE = 'orchestron_bench_claim';
 const HISTORY_ROWS = Number(process.env.HISTORY_ROWS ?? 5_000_000);
 const BACKLOG_ROWS = Number(process.env.BACKLOG_ROWS ?? 10_000);
@@ -35,33 +29,8 @@ const BATCH = Number(process.env.BATCH ?? 100);
 const CHUNK = 500_000;
 const KEEP = process.argv.includes('--keep');
 
-const host = new URL(SERVER_URL).hostname;
-if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host)) {
-  console.error(`refusing to load ${host}: benchmarks run against loopback addresses only`);
-  process.exit(2);
-}
+requireLoopback();
 
-function urlOf(database) {
-  const url = new URL(SERVER_URL);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
-async function admin(sql) {
-  const client = new pg.Client({ connectionString: urlOf('postgres') });
-  await client.connect();
-  try {
-    return await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const ms = (n) => `${n.toFixed(2)} ms`;
 
 async function timed(label, work) {
@@ -72,7 +41,9 @@ async function timed(label, work) {
 }
 
 async function main() {
-  console.error(`database ${DATABASE} on ${host}: history ${HISTORY_ROWS}, backlog ${BACKLOG_ROWS}, ${RUNS} runs`);
+  console.error(
+    `database ${DATABASE} on ${new URL(SERVER_URL).hostname}: history ${HISTORY_ROWS}, backlog ${BACKLOG_ROWS}, ${RUNS} runs`,
+  );
   await admin(`drop database if exists ${DATABASE} with (force)`);
   await admin(`create database ${DATABASE}`);
   const settings = {
@@ -157,16 +128,6 @@ async function main() {
     if (!KEEP) await admin(`drop database if exists ${DATABASE} with (force)`);
   }
   report(results);
-}
-
-function machine() {
-  return {
-    cpus: os.cpus().length,
-    cpu: os.cpus()[0]?.model,
-    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
-    os: `${os.type()} ${os.release()}`,
-  };
 }
 
 /** `count` pending rows (events written now, as ingest does, with UUIDv7 ids). */

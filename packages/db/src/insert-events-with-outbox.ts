@@ -134,10 +134,15 @@ interface StoredRow {
   inserted: boolean;
 }
 
+/** Whether the event's payload is to be read from the document by its path (never when encrypted). */
+function payloadFromDocument(e: NewEventWithOutbox, document: string | undefined): boolean {
+  return !e.encryptedPayload && document !== undefined && e.payloadPath !== undefined;
+}
+
 /** The rows of INSERT_EVENTS_WITH_OUTBOX's JSON parameter. */
 function eventRows(events: readonly NewEventWithOutbox[], document: string | undefined): unknown[] {
   return events.map((e) => {
-    const fromDocument = !e.encryptedPayload && document !== undefined && e.payloadPath !== undefined;
+    const fromDocument = payloadFromDocument(e, document);
     return {
       id: e.id,
       source: e.source,
@@ -164,7 +169,7 @@ function eventRows(events: readonly NewEventWithOutbox[], document: string | und
 
 /** The parameters of INSERT_ONE_EVENT_WITH_OUTBOX. */
 function oneEventParameters(e: NewEventWithOutbox, document: string | undefined): unknown[] {
-  const fromDocument = !e.encryptedPayload && document !== undefined && e.payloadPath !== undefined;
+  const fromDocument = payloadFromDocument(e, document);
   return [
     e.id,
     e.source,
