@@ -8,28 +8,31 @@
 // rate limit high, schema validation) open loop at RATE per second for DURATION seconds: each
 // request is sent on its schedule whether or not earlier ones have been answered. Per event it
 // records when the request was sent, when the 202 arrived and when the consumer received the
-// message (by the event id: AMQP messageId, Kafka ce_id header; one clock, this process). Relay
+// message (by the event id: AMQP messageId, Kafka ce_id header; one clock, the system's monotonic
+// one; the consumer runs in a worker thread, bench/e2e-consumer.js, off the requests' loop). Relay
 // settings are the defaults (batch 100, two claim loops, woken by ingest's NOTIFY).
 //
 // Run by hand, after a build (`npx tsc -b`), against loopback services only:
 //   node bench/e2e-latency.js
 //   RATE=200 DURATION=20 BROKERS=rabbitmq,kafka node bench/e2e-latency.js [--keep]
-// Bounded: per broker RATE x DURATION events, then at most 30 s waiting for stragglers. Creates
+// Bounded: per broker (WARMUP + DURATION) x RATE events, then at most 30 s waiting for stragglers. Creates
 // and (unless --keep) drops its own database, orchestron_bench_e2e; deletes its queues,
 // exchanges and topics.
 'use strict';
 
 const { randomBytes } = require('node:crypto');
+const path = require('node:path');
+const { Worker } = require('node:worker_threads');
 const s = require('./support');
-
-const amqp = s.fromPackage('amqplib', 'packages/broker-rabbitmq');
-const { Kafka, logLevel } = s.fromPackage('kafkajs', 'packages/broker-kafka');
 const DATABASE = 'orchestron_bench_e2e';
 const RATE = Number(process.env.RATE ?? 200);
 const DURATION = Number(process.env.DURATION ?? 20);
-const WARMUP = Number(process.env.WARMUP ?? 2);
+// Ten seconds, as in bench/ingest.js: the first seconds of a fresh process (V8's and the broker
+// JVM's JIT compiling new paths, a new topic's first fetches) are not the steady state.
+const WARMUP = Number(process.env.WARMUP ?? 10);
 const BROKERS = (process.env.BROKERS ?? 'rabbitmq,kafka').split(',');
 
+// The system's monotonic clock, as in the consumer's thread.
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 async function main() {
@@ -46,8 +49,7 @@ async function measure(broker) {
   const database = await s.scratchDatabase(DATABASE);
   const receivedAt = new Map();
   let received = 0;
-  const consumer = await (broker === 'rabbitmq' ? consumeRabbitMq : consumeKafka)(destination, (id) => {
-    const at = now();
+  const consumer = await startConsumer(broker, destination, (id, at) => {
     received += 1;
     if (!receivedAt.has(id)) receivedAt.set(id, at);
   });
@@ -127,47 +129,27 @@ async function measure(broker) {
   }
 }
 
-/** A durable queue bound with '#' to a fresh exchange, consumed; `close` deletes both. */
-async function consumeRabbitMq(exchange, onMessage) {
-  const connection = await amqp.connect(s.AMQP_URL);
-  const channel = await connection.createChannel();
-  await channel.assertExchange(exchange, 'topic', { durable: true });
-  await channel.assertQueue(exchange, { durable: true });
-  await channel.bindQueue(exchange, exchange, '#');
-  await channel.prefetch(1000);
-  await channel.consume(exchange, (message) => {
-    if (!message) return;
-    onMessage(message.properties.messageId);
-    channel.ack(message);
+/**
+ * The consumer, in a worker thread (bench/e2e-consumer.js) so that its decoding does not delay
+ * this thread's requests; `onMessage(id, at)` per received message, `close` deletes what it made.
+ */
+async function startConsumer(broker, destination, onMessage) {
+  const worker = new Worker(path.join(__dirname, 'e2e-consumer.js'), { workerData: { broker, destination } });
+  await new Promise((resolve, reject) => {
+    worker.on('error', reject);
+    worker.on('message', (message) => {
+      if (message.ready) resolve();
+      else if (message.failed) reject(new Error(`the ${broker} consumer failed: ${message.failed}`));
+      else if (message.id !== undefined) onMessage(message.id, message.at);
+    });
   });
   return {
     async close() {
-      await channel.deleteQueue(exchange);
-      await channel.deleteExchange(exchange);
-      await connection.close();
-    },
-  };
-}
-
-/** A fresh 3-partition topic and a consumer reading it from the start; `close` deletes the topic. */
-async function consumeKafka(topic, onMessage) {
-  const kafka = new Kafka({ clientId: 'orchestron-bench', brokers: s.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
-  const consumer = kafka.consumer({ groupId: topic, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const joined = new Promise((resolve) => consumer.on(consumer.events.GROUP_JOIN, resolve));
-  await consumer.run({
-    eachMessage: async ({ message }) => onMessage(message.headers?.ce_id?.toString()),
-  });
-  await joined;
-  return {
-    async close() {
-      await consumer.disconnect();
-      await admin.deleteTopics({ topics: [topic] });
-      await admin.disconnect();
+      const closed = new Promise((resolve) => worker.on('message', (message) => message.closed && resolve(message)));
+      worker.postMessage({ close: true });
+      const { error } = await closed;
+      await worker.terminate();
+      if (error) throw new Error(`closing the ${broker} consumer: ${error}`);
     },
   };
 }
