@@ -6,6 +6,8 @@
 //      but high (1e6/s), schema validation, routing, the insert of event + outbox + NOTIFY;
 //   2. bench/minimal-ingest-server.js: node:http + pg doing the same insert as one prepared
 //      statement, nothing else (the best a Node process can do here);
+//   2a. bench/express-ingest-server.js: that insert behind a bare express app (express.raw,
+//      res.json): what the framework alone costs, so what is left is ingest's own work;
 //   3. pgbench running that same statement, the event passed as a parameter (the database's
 //      limit, no HTTP and no Node at all).
 // Batches: 100 events per request to ingest, beside pgbench inserting 100 events (events +
@@ -91,6 +93,7 @@ async function main() {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'orchestron-bench-ingest-'));
   let ingest = null;
   let minimal = null;
+  let bareExpress = null;
   let before = null;
   const extra = [];
   let rss = null;
@@ -126,6 +129,7 @@ async function main() {
     }
     const processes = [ingest, ...extra];
     minimal = await s.startMinimalServer(database.url);
+    bareExpress = await s.startMinimalServer(database.url, 'express-ingest-server.js');
     rss = s.sampleRss(ingest.pid);
 
     const event = JSON.stringify(s.orderEvent(0));
@@ -154,6 +158,7 @@ async function main() {
           ]
         : []),
       { name: 'node:http + pg', run: (c, d) => loadHttp(http(minimal.url, event, false), c, d) },
+      { name: 'express + pg', run: (c, d) => loadHttp(http(bareExpress.url, event, false), c, d) },
       { name: 'pgbench', run: (c, d) => loadPgbench(database.url, work, PGBENCH_SINGLE, { event }, c, d) },
       // The same statement without pg_notify: what the NOTIFY costs under concurrency.
       ...(WITHOUT_NOTIFY
@@ -229,6 +234,7 @@ async function main() {
     await before?.stop();
     for (const p of extra) await p.stop();
     await minimal?.stop();
+    await bareExpress?.stop();
     await database.drop();
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -329,6 +335,7 @@ function report(results) {
   const byKey = (c, name) => results.single.find((r) => r.concurrency === c && r.target === name);
   const rows = results.single.map((r) => {
     const raw = byKey(r.concurrency, 'node:http + pg');
+    const framework = byKey(r.concurrency, 'express + pg');
     const pgb = byKey(r.concurrency, 'pgbench');
     return [
       r.concurrency,
@@ -337,6 +344,7 @@ function report(results) {
       `${s.fixed(r.p50, 2)} ms`,
       `${s.fixed(r.p99, 2)} ms`,
       `${s.fixed(r.perSecond / raw.perSecond, 2)}x`,
+      `${s.fixed(r.perSecond / framework.perSecond, 2)}x`,
       `${s.fixed(r.perSecond / pgb.perSecond, 2)}x`,
       r.errors,
     ];
@@ -347,7 +355,20 @@ function report(results) {
     s.describeMachine(),
     `single 1 KB events: median of ${ROUNDS} runs of ${DURATION} s each; ingest pool 20 connections, minimal server pool 20, pgbench min(concurrency, ${PGBENCH_MAX_CLIENTS}) clients`,
     '',
-    s.table(['concurrency', 'target', 'requests/s', 'p50', 'p99', 'vs node:http + pg', 'vs pgbench', 'errors'], rows),
+    s.table(
+      [
+        'concurrency',
+        'target',
+        'requests/s',
+        'p50',
+        'p99',
+        'vs node:http + pg',
+        'vs express + pg',
+        'vs pgbench',
+        'errors',
+      ],
+      rows,
+    ),
     '',
     `batches of ${BATCH} 1 KB events, concurrency ${BATCH_CONCURRENCY}, median of ${ROUNDS} runs:`,
     '',

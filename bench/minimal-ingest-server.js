@@ -1,33 +1,15 @@
 #!/usr/bin/env node
 // The raw limit for bench/ingest.js: the least a Node process can do and still store an
 // event the way ingest does. node:http, one pg pool, and per request one prepared statement
-// that inserts the event, its outbox row and the NOTIFY (one round trip, autocommit). No auth,
-// no rate limit, no schema validation, no express: whatever ingest adds on top of this is its
-// own cost. Started by bench/ingest.js as a child process: PORT, DATABASE_URL, POOL_SIZE.
+// that inserts the event, its outbox row and the NOTIFY (bench/minimal-insert.js). No auth, no
+// rate limit, no schema validation, no express: whatever ingest adds on top of this is its own
+// cost. Started by bench/ingest.js as a child process: PORT, DATABASE_URL, POOL_SIZE.
 'use strict';
 
 const http = require('node:http');
-const path = require('node:path');
+const { createPool, insertEvent } = require('./minimal-insert');
 
-const repo = path.join(__dirname, '..');
-const pg = require(require.resolve('pg', { paths: [path.join(repo, 'packages/db')] }));
-const { uuidv7 } = require(path.join(repo, 'packages/db/dist'));
-
-const INSERT = {
-  name: 'bench-insert-event',
-  text: `with e as (
-           insert into events (id, source, type, schema_version, payload, headers, received_at)
-           values ($1, 'bench', $2, 1, $3::jsonb -> 'data', $4::jsonb, now())
-           returning id
-         ), o as (
-           insert into outbox (event_id, broker, destination, routing_key)
-           select id, 'rabbitmq', 'events', $2 from e
-           returning 1
-         )
-         select pg_notify('orchestron_outbox', '') from (select count(*) from o) n`,
-};
-
-const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.POOL_SIZE ?? 20) });
+const pool = createPool();
 
 const server = http.createServer((req, res) => {
   if (req.method !== 'POST' || req.url !== '/events') {
@@ -45,10 +27,8 @@ const server = http.createServer((req, res) => {
       res.writeHead(400).end();
       return;
     }
-    const id = uuidv7();
-    const headers = JSON.stringify({ 'content-type': 'application/json', 'request-id': id });
-    pool.query({ ...INSERT, values: [id, String(event.type), body, headers] }).then(
-      () => {
+    insertEvent(pool, body, event).then(
+      (id) => {
         res.writeHead(202, { 'content-type': 'application/json' }).end(`{"id":"${id}"}`);
       },
       (error) => {

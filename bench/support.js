@@ -333,16 +333,19 @@ async function seedBacklog(knex, { events, broker, destination }) {
   await knex.raw('vacuum analyze outbox');
 }
 
-/** bench/minimal-ingest-server.js as a child process (pool of 20, like ingest's). */
-async function startMinimalServer(databaseUrl) {
+/**
+ * bench/minimal-ingest-server.js (or `script`, e.g. express-ingest-server.js) as a child process
+ * (pool of 20, like ingest's).
+ */
+async function startMinimalServer(databaseUrl, script = 'minimal-ingest-server.js') {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(__dirname, 'minimal-ingest-server.js')], {
+  const child = spawn(process.execPath, [path.join(__dirname, script)], {
     env: { PATH: process.env.PATH ?? '', PORT: String(port), DATABASE_URL: databaseUrl, POOL_SIZE: '20' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   await new Promise((resolve, reject) => {
     child.stderr.once('data', resolve);
-    child.once('exit', () => reject(new Error('minimal server exited during start')));
+    child.once('exit', () => reject(new Error(`${script} exited during start`)));
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   return {
