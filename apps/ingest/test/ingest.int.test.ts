@@ -104,6 +104,15 @@ describe('POST /events', () => {
     expect(response.headers.get('x-request-id')).toBeTruthy();
   });
 
+  it('answers with a JSON body, its media type and length declared', async () => {
+    const response = await post(JSON.stringify(signup(1)));
+    const text = await response.text();
+    expect(response.status).toBe(202);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(response.headers.get('content-length')).toBe(String(Buffer.byteLength(text)));
+    expect(JSON.parse(text)).toEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+  });
+
   it('stores a batch atomically and returns the ids in order', async () => {
     const response = await post(JSON.stringify([signup(1), signup(2), signup(3)]));
     expect(response.status).toBe(202);

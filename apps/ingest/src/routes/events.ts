@@ -6,6 +6,7 @@ import { contentModeOf, type ContentMode } from '../cloudevents/content-mode';
 import { parseBatch, parseStructured } from '../cloudevents/structured';
 import { parseEnvelopes } from '../envelope';
 import type { IncomingEvent } from '../incoming-event';
+import { sendJson } from '../json-response';
 import { Problem } from '../problem';
 import { apiKeyOf } from '../auth/authenticate';
 import { authorizeEvents } from '../auth/authorize';
@@ -85,7 +86,7 @@ export function eventsRouter(
         { requestId: requestIdOf(res), defaultSource, apiKeyName: apiKey?.name ?? null, ...traceContextOf(req) },
         { batch, body },
       );
-      res.status(result.status).json(result.body);
+      sendJson(res, result.status, result.body);
     },
   );
   return router;

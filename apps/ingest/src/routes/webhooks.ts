@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { acceptEvents, type AcceptDependencies } from '../accept-events';
 import { parseJsonBody, requireJsonContentType } from '../body';
 import { routeLabel } from '../http-metrics';
+import { sendJson } from '../json-response';
 import { Problem } from '../problem';
 import { requestIdOf } from '../request-id';
 import { traceContextOf } from '../trace-context';
@@ -83,7 +84,7 @@ export function webhooksRouter(
         },
         { batch: false },
       );
-      res.status(result.status).json(result.body);
+      sendJson(res, result.status, result.body);
     },
   );
   // Counts rejected deliveries by source, then leaves the response to the app's error handler.
