@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Before/after of a change to ingest, in one run: two ingest builds side by side on one
 // database, loaded in alternating rounds (A, B, then B, A, ...) with the same requests, so
-// that the machine's drift hits both alike; prints each round and the medians.
+// that the machine's drift hits both alike; prints each round's rate and the medians of the
+// rates and of each build's CPU per request.
 //
 // A is a copy of an earlier build of apps/ingest/dist (its @orchestron/* packages resolve to
 // the current build, so this compares changes to apps/ingest); B is the current build.
@@ -56,11 +57,19 @@ async function main() {
         duration,
       });
       if (result.non2xx > 0) throw new Error(`${result.non2xx} answers were not 2xx`);
-      return result['2xx'] / result.duration;
+      return result;
+    };
+    // Requests per second, and the build's CPU per request (user + system, from /proc): the
+    // steadier of the two on a noisy machine, where a round's rate moves with everything else.
+    const measure = async (app, duration) => {
+      const before = s.cpuMillis([app.pid]).get(app.pid) ?? NaN;
+      const result = await load(app, duration);
+      const cpu = (s.cpuMillis([app.pid]).get(app.pid) ?? NaN) - before;
+      return { rate: result['2xx'] / result.duration, cpuPerRequest: cpu / result['2xx'] };
     };
     await load(a, WARMUP);
     await load(b, WARMUP);
-    const rates = { A: [], B: [] };
+    const rounds = { A: [], B: [] };
     for (let round = 0; round < ROUNDS; round++) {
       const order =
         round % 2 === 0
@@ -72,19 +81,30 @@ async function main() {
               ['B', b],
               ['A', a],
             ];
-      for (const [name, app] of order) rates[name].push(await load(app, DURATION));
+      for (const [name, app] of order) rounds[name].push(await measure(app, DURATION));
     }
+    const rates = { A: rounds.A.map((r) => r.rate), B: rounds.B.map((r) => r.rate) };
+    const cpu = { A: rounds.A.map((r) => r.cpuPerRequest), B: rounds.B.map((r) => r.cpuPerRequest) };
     const a50 = s.median(rates.A);
     const b50 = s.median(rates.B);
+    const aCpu = s.median(cpu.A);
+    const bCpu = s.median(cpu.B);
     console.log(
       `${s.describeMachine()}\nconcurrency ${C}, ${BATCH} event(s) per request, ${ROUNDS} rounds of ${DURATION} s each\n`,
     );
     console.log(
       s.table(
-        ['build', 'requests/s per round', 'median', 'B / A'],
+        ['build', 'requests/s per round', 'median', 'B / A', 'CPU per request, median', 'B / A'],
         [
-          ['A (before)', rates.A.map((r) => s.fixed(r)).join(', '), s.fixed(a50), ''],
-          ['B (current)', rates.B.map((r) => s.fixed(r)).join(', '), s.fixed(b50), `${s.fixed(b50 / a50, 3)}x`],
+          ['A (before)', rates.A.map((r) => s.fixed(r)).join(', '), s.fixed(a50), '', `${s.fixed(aCpu, 3)} ms`, ''],
+          [
+            'B (current)',
+            rates.B.map((r) => s.fixed(r)).join(', '),
+            s.fixed(b50),
+            `${s.fixed(b50 / a50, 3)}x`,
+            `${s.fixed(bCpu, 3)} ms`,
+            `${s.fixed(bCpu / aCpu, 3)}x`,
+          ],
         ],
       ),
     );
