@@ -232,6 +232,28 @@ describe('POST /events with CloudEvents', () => {
     expect(await rowCounts()).toEqual({ events: 2, outbox: 2 });
   });
 
+  it("stores JSON data from the sender's text: numbers keep every digit, in structured and batch mode", async () => {
+    // Built by hand: JSON.stringify could not write these numbers.
+    const event = (id: string, amount: string) =>
+      `{"specversion":"1.0","id":"${id}","source":"https://github.com/org/repo","type":"payment.succeeded",` +
+      `"data":{"payment_id":"${id}","amount":${amount},"currency":"EUR"}}`;
+    const one = await post(event('big-1', '10000000000000000001'), {
+      'content-type': 'application/cloudevents+json',
+    });
+    const batch = await post(`[${event('big-2', '20000000000000000003')},${event('big-3', '3')}]`, {
+      'content-type': 'application/cloudevents-batch+json',
+    });
+    expect([one.status, batch.status]).toEqual([202, 202]);
+    const amounts = await database.db.raw<{ rows: Array<{ idempotency_key: string; amount: string }> }>(
+      "select idempotency_key, payload ->> 'amount' as amount from events order by idempotency_key",
+    );
+    expect(amounts.rows).toEqual([
+      { idempotency_key: 'big-1', amount: '10000000000000000001' },
+      { idempotency_key: 'big-2', amount: '20000000000000000003' },
+      { idempotency_key: 'big-3', amount: '3' },
+    ]);
+  });
+
   it('answers a re-delivery of the same source and id with 200 and the original id, in any mode', async () => {
     const first = await postStructured(structured('dup-1', { source: '/sensors/1' }));
     expect(first.status).toBe(202);

@@ -505,6 +505,18 @@ describe('POST /webhooks/open (scheme none)', () => {
   });
 });
 
+describe('POST /webhooks/:source stores the body as sent', () => {
+  it("stores the payload from the sender's text: numbers keep every digit", async () => {
+    // Built by hand: JSON.stringify could not write this number.
+    const body = '{"type":"build.finished","status":"passed","run":12345678901234567890}';
+    expect((await deliver('open', body, {})).status).toBe(202);
+    const stored = await database.db.raw<{ rows: Array<{ run: string; status: string }> }>(
+      "select payload ->> 'run' as run, payload ->> 'status' as status from events",
+    );
+    expect(stored.rows).toEqual([{ run: '12345678901234567890', status: 'passed' }]);
+  });
+});
+
 describe('POST /webhooks/:source rejects bad requests like /events', () => {
   const body = JSON.stringify({ type: 'build.finished', status: 'passed' });
 

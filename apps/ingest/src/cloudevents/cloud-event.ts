@@ -2,8 +2,11 @@ import type { IncomingEvent } from '../incoming-event';
 import type { CloudEventAttributes } from './attributes';
 import type { EventData } from './event-data';
 
-/** Where the event sits in the request, for error reports (see IncomingEvent). */
-export type EventLocation = Pick<IncomingEvent, 'pointer' | 'dataPointer' | 'attributesIn' | 'dataInString'>;
+/** Where the event sits in the request, for error reports and for storing its data (see IncomingEvent). */
+export type EventLocation = Pick<
+  IncomingEvent,
+  'pointer' | 'dataPointer' | 'attributesIn' | 'dataInString' | 'dataPath'
+>;
 
 /**
  * The IncomingEvent of a checked CloudEvent. `id` is the idempotency key (unique per source,

@@ -17,15 +17,21 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * One event of the CloudEvents JSON format (a structured-mode body, or one element of a
- * batch) at `pointer`. Problems are added to `errors`, each with its JSON pointer; returns
- * null when there was one.
+ * batch) at `pointer`, which is `path` as a JSON path (`[]`, or `['3']` in a batch). Problems
+ * are added to `errors`, each with its JSON pointer; returns null when there was one.
  *
  * Data (JSON format 3.1): `data` is a JSON value when `datacontenttype` is JSON or absent,
  * else a string holding the data as text; `data_base64` holds bytes, which are parsed when
  * `datacontenttype` says they are UTF-8 JSON and otherwise kept opaque. Both at once is an
- * error; neither is an event without data (JSON null, or no bytes for a non-JSON type).
+ * error; neither is an event without data (JSON null, or no bytes for a non-JSON type). JSON
+ * `data` gets its path in the body (`dataPath`): it is stored from the body's own text.
  */
-export function parseStructuredEvent(item: unknown, pointer: string, errors: ProblemError[]): IncomingEvent | null {
+export function parseStructuredEvent(
+  item: unknown,
+  pointer: string,
+  path: readonly string[],
+  errors: ProblemError[],
+): IncomingEvent | null {
   if (!isObject(item)) {
     errors.push({ pointer, message: 'must be a JSON object: one CloudEvent in the JSON event format' });
     return null;
@@ -51,6 +57,7 @@ export function parseStructuredEvent(item: unknown, pointer: string, errors: Pro
   let data: EventData;
   let dataContentType = declared ?? 'application/json';
   let dataInString = false;
+  let dataPath: string[] | undefined;
   if (base64 !== null) {
     const bytes = typeof base64 === 'string' ? decodeBase64(base64) : null;
     if (bytes === null) {
@@ -71,6 +78,7 @@ export function parseStructuredEvent(item: unknown, pointer: string, errors: Pro
     }
   } else if (isJsonMediaType(mediaType)) {
     data = { data: hasData ? item.data : null };
+    if (hasData) dataPath = [...path, 'data'];
   } else if (!hasData) {
     data = opaqueData(Buffer.alloc(0));
   } else if (typeof item.data === 'string') {
@@ -87,6 +95,7 @@ export function parseStructuredEvent(item: unknown, pointer: string, errors: Pro
     dataPointer: base64 !== null ? at('data_base64') : at('data'),
     attributesIn: 'body',
     dataInString,
+    ...(dataPath ? { dataPath } : {}),
   });
 }
 
@@ -98,7 +107,7 @@ export function parseStructured(body: unknown): IncomingEvent {
     ]);
   }
   const errors: ProblemError[] = [];
-  const event = parseStructuredEvent(body, '', errors);
+  const event = parseStructuredEvent(body, '', [], errors);
   if (!event) throw invalidCloudEvents(errors);
   return event;
 }
@@ -118,7 +127,7 @@ export function parseBatch(body: unknown, maxBatch: number): IncomingEvent[] {
     throw new Problem(413, 'batch-too-large', 'Batch too large', `a batch may hold at most ${maxBatch} events`);
   }
   const errors: ProblemError[] = [];
-  const events = body.map((item, index) => parseStructuredEvent(item, `/${index}`, errors));
+  const events = body.map((item, index) => parseStructuredEvent(item, `/${index}`, [String(index)], errors));
   if (errors.length > 0) throw invalidCloudEvents(errors, true);
   return events as IncomingEvent[];
 }

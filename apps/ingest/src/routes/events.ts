@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
 import { acceptEvents, DEFAULT_SOURCE, type AcceptDependencies } from '../accept-events';
-import { parseJsonBody, readJsonBody, requireJsonContentType } from '../body';
+import { readJsonBody, requireJsonContentType } from '../body';
 import { parseBinaryEvent } from '../cloudevents/binary';
 import { contentModeOf, type ContentMode } from '../cloudevents/content-mode';
 import { parseBatch, parseStructured } from '../cloudevents/structured';
@@ -38,10 +38,14 @@ function eventsOf(
   maxBatchSize: number,
 ): { events: IncomingEvent[]; batch: boolean; body?: string } {
   switch (mode) {
-    case 'structured':
-      return { events: [parseStructured(parseJsonBody(req.body))], batch: false };
-    case 'batch':
-      return { events: parseBatch(parseJsonBody(req.body), maxBatchSize), batch: true };
+    case 'structured': {
+      const body = readJsonBody(req.body);
+      return { events: [parseStructured(body.value)], batch: false, body: body.text };
+    }
+    case 'batch': {
+      const body = readJsonBody(req.body);
+      return { events: parseBatch(body.value, maxBatchSize), batch: true, body: body.text };
+    }
     case 'binary':
       return {
         events: [parseBinaryEvent(req.headers, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0))],

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { acceptEvents, type AcceptDependencies } from '../accept-events';
-import { parseJsonBody, requireJsonContentType } from '../body';
+import { readJsonBody, requireJsonContentType } from '../body';
 import { routeLabel } from '../http-metrics';
 import { sendJson } from '../json-response';
 import { Problem } from '../problem';
@@ -70,7 +70,8 @@ export function webhooksRouter(
         });
         throw new Problem(401, 'invalid-signature', 'Invalid webhook signature', verification.reason);
       }
-      const event = webhookEvent(source, delivery, parseJsonBody(req.body));
+      const body = readJsonBody(req.body);
+      const event = webhookEvent(source, delivery, body.value);
       const result = await acceptEvents(
         deps,
         [event],
@@ -82,7 +83,7 @@ export function webhooksRouter(
           unknownTypes: source.unknownTypes,
           staticFields: source.staticFields,
         },
-        { batch: false },
+        { batch: false, body: body.text },
       );
       sendJson(res, result.status, result.body);
     },

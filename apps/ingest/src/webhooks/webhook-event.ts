@@ -54,6 +54,8 @@ export function webhookEvent(source: WebhookSource, delivery: SignedDelivery, bo
     partitionKey: null,
     dataContentType: 'application/json',
     attributes: {},
+    // The whole body: stored from its own text (an empty JSON path), not serialised again.
+    dataPath: [],
     pointer: '',
     dataPointer: '',
   };

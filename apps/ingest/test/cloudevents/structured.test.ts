@@ -42,6 +42,7 @@ describe('parseStructured', () => {
       dataPointer: '/data',
       attributesIn: 'body',
       dataInString: false,
+      dataPath: ['data'],
     });
   });
 
@@ -151,6 +152,20 @@ describe('parseBatch', () => {
       ['evt-1', '/0', '/0/data'],
       ['evt-2', '/1', '/1/data'],
     ]);
+  });
+
+  it('gives JSON data its path in the body, to be stored from the text; none without data, nor for bytes', () => {
+    const events = parseBatch(
+      [
+        { ...minimal, data: { a: 1 } },
+        minimal,
+        { ...minimal, id: 'evt-3', data: null },
+        { ...minimal, id: 'evt-4', datacontenttype: 'text/plain', data: 'hello' },
+        { ...minimal, id: 'evt-5', data_base64: Buffer.from('{"b":2}').toString('base64') },
+      ],
+      10,
+    );
+    expect(events.map((e) => e.dataPath)).toEqual([['0', 'data'], undefined, ['2', 'data'], undefined, undefined]);
   });
 
   it('lists the problems of every event of the batch', () => {
