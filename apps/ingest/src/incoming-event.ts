@@ -30,9 +30,9 @@ export interface IncomingEvent {
   payloadEncoding?: 'base64';
   /**
    * Where `data` is, unchanged, in the request's JSON body (a JSON path: native envelopes,
-   * CloudEvents with JSON `data` in structured and batch mode, webhooks, whose data is the
-   * whole body, `[]`): the payload is then stored from the body's own text instead of being
-   * serialised again.
+   * CloudEvents with JSON `data` in structured and batch mode; `[]`, the whole body, for JSON
+   * data in binary mode and for webhooks): the payload is then stored from the body's own text
+   * instead of being serialised again.
    */
   dataPath?: string[];
   /** JSON pointers, into the request body, of this event and of its data: for error reports. */

@@ -232,7 +232,7 @@ describe('POST /events with CloudEvents', () => {
     expect(await rowCounts()).toEqual({ events: 2, outbox: 2 });
   });
 
-  it("stores JSON data from the sender's text: numbers keep every digit, in structured and batch mode", async () => {
+  it("stores JSON data from the sender's text: numbers keep every digit, in structured, batch and binary mode", async () => {
     // Built by hand: JSON.stringify could not write these numbers.
     const event = (id: string, amount: string) =>
       `{"specversion":"1.0","id":"${id}","source":"https://github.com/org/repo","type":"payment.succeeded",` +
@@ -243,7 +243,10 @@ describe('POST /events with CloudEvents', () => {
     const batch = await post(`[${event('big-2', '20000000000000000003')},${event('big-3', '3')}]`, {
       'content-type': 'application/cloudevents-batch+json',
     });
-    expect([one.status, batch.status]).toEqual([202, 202]);
+    const binary = await post('{"payment_id":"big-4","amount":40000000000000000005,"currency":"EUR"}', {
+      ...binaryHeaders('big-4', { 'ce-type': 'payment.succeeded' }),
+    });
+    expect([one.status, batch.status, binary.status]).toEqual([202, 202, 202]);
     const amounts = await database.db.raw<{ rows: Array<{ idempotency_key: string; amount: string }> }>(
       "select idempotency_key, payload ->> 'amount' as amount from events order by idempotency_key",
     );
@@ -251,6 +254,7 @@ describe('POST /events with CloudEvents', () => {
       { idempotency_key: 'big-1', amount: '10000000000000000001' },
       { idempotency_key: 'big-2', amount: '20000000000000000003' },
       { idempotency_key: 'big-3', amount: '3' },
+      { idempotency_key: 'big-4', amount: '40000000000000000005' },
     ]);
   });
 

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { parseJsonBody } from '../body';
+import { readJsonBody } from '../body';
 import type { IncomingEvent } from '../incoming-event';
 import { Problem, type ProblemError } from '../problem';
 import { checkAttributes } from './attributes';
@@ -41,6 +41,14 @@ function dataMediaType(contentType: string | undefined, hasBody: boolean): Media
  * problem by header name.
  */
 export function parseBinaryEvent(headers: IncomingHttpHeaders, body: Buffer): IncomingEvent {
+  return readBinaryEvent(headers, body).event;
+}
+
+/**
+ * parseBinaryEvent, returning the decoded body too when the data is JSON: the event's
+ * `dataPath` is then `[]` (the whole body), and its payload is stored from that text.
+ */
+export function readBinaryEvent(headers: IncomingHttpHeaders, body: Buffer): { event: IncomingEvent; text?: string } {
   const mediaType = dataMediaType(headers['content-type'], body.length > 0);
   const errors: ProblemError[] = [];
   const values = new Map<string, unknown>();
@@ -67,14 +75,18 @@ export function parseBinaryEvent(headers: IncomingHttpHeaders, body: Buffer): In
   if (!attributes || errors.length > 0) throw invalidCloudEvents(errors);
 
   let data: EventData;
+  let json: { value: unknown; text: string } | undefined;
   if (mediaType === null || isJsonData(mediaType)) {
-    data = { data: body.length === 0 ? null : parseJsonBody(body) };
+    json = body.length === 0 ? undefined : readJsonBody(body);
+    data = { data: json ? json.value : null };
   } else {
     data = opaqueData(body);
   }
-  return toIncomingEvent(attributes, data, headers['content-type']?.trim() || 'application/json', {
+  const event = toIncomingEvent(attributes, data, headers['content-type']?.trim() || 'application/json', {
     pointer: '',
     dataPointer: '',
     attributesIn: 'headers',
+    ...(json ? { dataPath: [] } : {}),
   });
+  return json ? { event, text: json.text } : { event };
 }

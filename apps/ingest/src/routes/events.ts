@@ -1,7 +1,7 @@
 import express, { type Router } from 'express';
 import { acceptEvents, DEFAULT_SOURCE, type AcceptDependencies } from '../accept-events';
 import { readJsonBody, requireJsonContentType } from '../body';
-import { parseBinaryEvent } from '../cloudevents/binary';
+import { readBinaryEvent } from '../cloudevents/binary';
 import { contentModeOf, type ContentMode } from '../cloudevents/content-mode';
 import { parseBatch, parseStructured } from '../cloudevents/structured';
 import { parseEnvelopes } from '../envelope';
@@ -46,11 +46,10 @@ function eventsOf(
       const body = readJsonBody(req.body);
       return { events: parseBatch(body.value, maxBatchSize), batch: true, body: body.text };
     }
-    case 'binary':
-      return {
-        events: [parseBinaryEvent(req.headers, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0))],
-        batch: false,
-      };
+    case 'binary': {
+      const { event, text } = readBinaryEvent(req.headers, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+      return { events: [event], batch: false, ...(text !== undefined ? { body: text } : {}) };
+    }
     case 'native': {
       const body = readJsonBody(req.body);
       return { ...parseEnvelopes(body.value, maxBatchSize, idempotencyKeyOf(req)), body: body.text };

@@ -1,4 +1,4 @@
-import { parseBinaryEvent } from '../../src/cloudevents/binary';
+import { parseBinaryEvent, readBinaryEvent } from '../../src/cloudevents/binary';
 import { locations, problemOf } from './problem-of';
 
 const required = {
@@ -42,11 +42,24 @@ describe('parseBinaryEvent', () => {
       pointer: '',
       dataPointer: '',
       attributesIn: 'headers',
+      dataPath: [],
     });
   });
 
   it('reads any +json media type as JSON', () => {
     expect(parseBinaryEvent({ ...required, 'content-type': 'application/vnd.x+json' }, json([1])).data).toEqual([1]);
+  });
+
+  it('gives JSON data the whole body as its path, with the decoded text; none to opaque bytes', () => {
+    const text = '{"a": 12345678901234567890}';
+    expect(readBinaryEvent({ ...required, 'content-type': 'application/json' }, Buffer.from(text))).toMatchObject({
+      event: { dataPath: [] },
+      text,
+    });
+    const opaque = readBinaryEvent({ ...required, 'content-type': 'text/plain' }, Buffer.from(text));
+    expect(opaque.text).toBeUndefined();
+    expect(opaque.event.dataPath).toBeUndefined();
+    expect(readBinaryEvent(required, Buffer.alloc(0)).event.dataPath).toBeUndefined();
   });
 
   it('keeps data of any other media type as opaque bytes (base64)', () => {
