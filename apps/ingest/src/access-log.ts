@@ -5,10 +5,12 @@ import { requestIdOf } from './request-id';
 /**
  * One debug line per answered request: method, matched route (never the raw URL, which may
  * carry tokens), status, duration and request id. At debug so busy deployments log nothing
- * per request unless asked to (log.level is reloadable).
+ * per request unless asked to (log.level is reloadable, so the level is checked per request;
+ * below debug nothing is timed or listened for).
  */
-export function logAccess(logger: Pick<Logger, 'debug'>) {
+export function logAccess(logger: Pick<Logger, 'debug' | 'enabled'>) {
   return (req: Request, res: Response, next: NextFunction): void => {
+    if (!logger.enabled('debug')) return next();
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       logger.debug('request', {

@@ -6,6 +6,8 @@ export interface Logger {
   warn(message: string, meta?: Record<string, unknown>): void;
   info(message: string, meta?: Record<string, unknown>): void;
   debug(message: string, meta?: Record<string, unknown>): void;
+  /** Whether entries at `level` are written now (the level can change at run time). */
+  enabled(level: LogLevel): boolean;
   child(meta: Record<string, unknown>): Logger;
 }
 
@@ -67,6 +69,7 @@ function wrap(logger: winston.Logger, setLevel: (level: LogLevel) => void): Root
     warn: at('warn'),
     info: at('info'),
     debug: at('debug'),
+    enabled: (level) => logger.isLevelEnabled(level),
     child: (meta) => wrap(logger.child(meta), setLevel),
     setLevel,
   };

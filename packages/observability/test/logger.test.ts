@@ -48,6 +48,16 @@ describe('createLogger', () => {
       restore();
     }
   });
+  it('says which levels it writes, following a level change, in children too', () => {
+    const logger = createLogger({ service: 'test', level: 'info', silent: true });
+    const child = logger.child({ component: 'ingest' });
+    expect([logger.enabled('info'), logger.enabled('debug'), child.enabled('debug')]).toEqual([true, false, false]);
+    logger.setLevel('debug');
+    expect([logger.enabled('debug'), child.enabled('debug')]).toEqual([true, true]);
+    logger.setLevel('error');
+    expect([logger.enabled('warn'), child.enabled('error')]).toEqual([false, true]);
+  });
+
   it('does not format an entry below its level (a debug line per request costs nothing at info)', () => {
     const { lines, restore } = capture();
     try {
