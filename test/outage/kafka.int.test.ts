@@ -56,6 +56,10 @@ beforeAll(async () => {
     ]),
     ORCHESTRON_OUTBOX_PROCESS_INTERVAL: '1s',
     ORCHESTRON_OUTBOX_BROKER_BACKOFF_MAX: '4s',
+    // One claim loop: the Kafka publisher runs calls one at a time, and a publish to a stopped
+    // broker takes about 9 s to fail, so with the default two loops each loop saw only one or
+    // two failures in the outage, too few to show its backoff growing.
+    ORCHESTRON_OUTBOX_CONCURRENCY: '1',
   });
 }, 180_000);
 
