@@ -12,38 +12,24 @@
 const { parentPort, workerData } = require('node:worker_threads');
 const s = require('./support');
 
-const amqp = s.fromPackage('amqplib', 'packages/broker-rabbitmq');
-const { Kafka, logLevel } = s.fromPackage('kafkajs', 'packages/broker-kafka');
-
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const received = (id) => parentPort.postMessage({ id, at: now() });
 
-/** A durable queue bound with '#' to a fresh exchange, consumed; `close` deletes both. */
+/** A durable queue bound with '#' to a fresh exchange, consumed; resolves with what deletes both. */
 async function consumeRabbitMq(exchange) {
-  const connection = await amqp.connect(s.AMQP_URL);
-  const channel = await connection.createChannel();
-  await channel.assertExchange(exchange, 'topic', { durable: true });
-  await channel.assertQueue(exchange, { durable: true });
-  await channel.bindQueue(exchange, exchange, '#');
+  const { channel, remove } = await s.exchangeWithQueue(exchange);
   await channel.prefetch(1000);
   await channel.consume(exchange, (message) => {
     if (!message) return;
     received(message.properties.messageId);
     channel.ack(message);
   });
-  return async () => {
-    await channel.deleteQueue(exchange);
-    await channel.deleteExchange(exchange);
-    await connection.close();
-  };
+  return remove;
 }
 
-/** A fresh 3-partition topic and a consumer reading it from the start; `close` deletes the topic. */
+/** A fresh 3-partition topic and a consumer reading it from the start; resolves with what deletes the topic. */
 async function consumeKafka(topic) {
-  const kafka = new Kafka({ clientId: 'orchestron-bench', brokers: s.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
+  const { kafka, remove } = await s.kafkaTopic(topic);
   const consumer = kafka.consumer({ groupId: topic, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -52,8 +38,7 @@ async function consumeKafka(topic) {
   await joined;
   return async () => {
     await consumer.disconnect();
-    await admin.deleteTopics({ topics: [topic] });
-    await admin.disconnect();
+    await remove();
   };
 }
 

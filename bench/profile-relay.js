@@ -18,8 +18,6 @@ const os = require('node:os');
 const path = require('node:path');
 const s = require('./support');
 
-const amqp = s.fromPackage('amqplib', 'packages/broker-rabbitmq');
-const { Kafka, logLevel } = s.fromPackage('kafkajs', 'packages/broker-kafka');
 const BROKER = process.env.BROKER ?? 'rabbitmq';
 const EVENTS = Number(process.env.EVENTS ?? 50_000);
 const BATCH = Number(process.env.BATCH ?? 100);
@@ -32,7 +30,9 @@ async function main() {
   const database = await s.scratchDatabase('orchestron_bench_profile_relay');
   const destination = `orchestron_bench_${randomBytes(4).toString('hex')}`;
   const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'orchestron-profile-'));
-  const cleanup = BROKER === 'rabbitmq' ? await exchangeWithQueue(destination) : await topic(destination);
+  const { remove: cleanup } = await (BROKER === 'rabbitmq'
+    ? s.exchangeWithQueue(destination)
+    : s.kafkaTopic(destination));
   let relay = null;
   let figures;
   try {
@@ -98,30 +98,6 @@ async function main() {
   if (!file) throw new Error(`the relay wrote no profile into ${profileDir}`);
   console.log(s.summariseProfile(JSON.parse(fs.readFileSync(path.join(profileDir, file), 'utf8')), TOP));
   console.log(`\nprofile: ${path.join(profileDir, file)}`);
-}
-
-async function exchangeWithQueue(exchange) {
-  const connection = await amqp.connect(s.AMQP_URL);
-  const channel = await connection.createChannel();
-  await channel.assertExchange(exchange, 'topic', { durable: true });
-  await channel.assertQueue(exchange, { durable: true });
-  await channel.bindQueue(exchange, exchange, '#');
-  return async () => {
-    await channel.deleteQueue(exchange);
-    await channel.deleteExchange(exchange);
-    await connection.close();
-  };
-}
-
-async function topic(name) {
-  const kafka = new Kafka({ clientId: 'orchestron-bench', brokers: s.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic: name, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
-  return async () => {
-    await admin.deleteTopics({ topics: [name] });
-    await admin.disconnect();
-  };
 }
 
 main().catch((error) => {

@@ -25,6 +25,7 @@ const {
   KAFKA_BROKERS,
   describeMachine,
   fromPackage,
+  kafkaTopic,
   median,
   requireLoopback,
   scratchDatabase,
@@ -46,7 +47,6 @@ const BROKER = process.env.BROKER ?? 'rabbitmq';
 const KAFKA_PARTITIONS = 6;
 
 const amqplib = fromPackage('amqplib', 'packages/broker-rabbitmq');
-const { Kafka, logLevel } = fromPackage('kafkajs', 'packages/broker-kafka');
 
 /**
  * Where a drain publishes to, and how many messages it holds: RabbitMQ, a queue bound to a
@@ -62,29 +62,18 @@ async function rabbitMqSink(channel, destination) {
   return { received: async () => received, remove: () => channel.deleteExchange(destination) };
 }
 
-async function kafkaSink(admin, destination) {
-  await admin.createTopics({
-    topics: [{ topic: destination, numPartitions: KAFKA_PARTITIONS, replicationFactor: 1 }],
-    waitForLeaders: true,
-  });
+async function kafkaSink(destination) {
+  const { admin, remove } = await kafkaTopic(destination, KAFKA_PARTITIONS);
   return {
     received: async () =>
       (await admin.fetchTopicOffsets(destination)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0),
-    remove: () => admin.deleteTopics({ topics: [destination] }),
+    remove,
   };
 }
 
-/** The broker's clients for the whole run: `sink(destination)` per drain, `close` at the end. */
+/** The broker's client for the whole run (RabbitMQ: one channel): `sink(destination)` per drain, `close` at the end. */
 async function connectBroker() {
-  if (BROKER === 'kafka') {
-    const admin = new Kafka({
-      clientId: 'orchestron-bench',
-      brokers: KAFKA_BROKERS,
-      logLevel: logLevel.NOTHING,
-    }).admin();
-    await admin.connect();
-    return { sink: (destination) => kafkaSink(admin, destination), close: () => admin.disconnect() };
-  }
+  if (BROKER === 'kafka') return { sink: kafkaSink, close: async () => undefined };
   if (BROKER !== 'rabbitmq') throw new Error(`BROKER must be rabbitmq or kafka, not ${BROKER}`);
   const connection = await amqplib.connect(AMQP_URL);
   const channel = await connection.createChannel();

@@ -61,13 +61,16 @@ async function main() {
         const rawRuns = [];
         for (let round = 0; round < ROUNDS; round++) {
           const destination = `orchestron_bench_${randomBytes(4).toString('hex')}`;
-          cleanups.push(await (broker === 'rabbitmq' ? bindQueue(destination) : createTopic(destination)));
+          const target = await (broker === 'rabbitmq'
+            ? s.exchangeWithQueue(destination)
+            : s.kafkaTopic(destination, PARTITIONS));
+          cleanups.push(target.remove);
           const raw = await publishRaw(broker, destination, payload, config.batch);
           rawRuns.push(raw);
           console.error(`  ${broker} ${config.batch}x${config.loops} raw: ${s.fixed(raw.perSecond)} msg/s`);
           // The relay starts on an empty queue too: a queue holding the raw run's messages makes
           // RabbitMQ page them to disk while the relay publishes.
-          if (broker === 'rabbitmq') await purgeQueue(destination);
+          if (broker === 'rabbitmq') await target.channel.purgeQueue(destination);
           await s.seedBacklog(database.knex, { events: EVENTS, broker, destination });
           const relay = await drain(database, broker, destination, config);
           relayRuns.push(relay);
@@ -220,47 +223,6 @@ async function rawKafka(topic, messages, batchSize) {
 }
 
 /** A topic exchange with a durable queue bound to it with '#'; returns its cleanup. */
-async function bindQueue(exchange) {
-  const connection = await amqp.connect(s.AMQP_URL);
-  const channel = await connection.createChannel();
-  await channel.assertExchange(exchange, 'topic', { durable: true });
-  await channel.assertQueue(exchange, { durable: true });
-  await channel.bindQueue(exchange, exchange, '#');
-  await connection.close();
-  return async () => {
-    const c = await amqp.connect(s.AMQP_URL);
-    const ch = await c.createChannel();
-    await ch.deleteQueue(exchange);
-    await ch.deleteExchange(exchange);
-    await c.close();
-  };
-}
-
-async function purgeQueue(queue) {
-  const connection = await amqp.connect(s.AMQP_URL);
-  const channel = await connection.createChannel();
-  await channel.purgeQueue(queue);
-  await connection.close();
-}
-
-/** A topic with the relay's default partition count; returns its cleanup. */
-async function createTopic(topic) {
-  const kafka = new Kafka({ clientId: 'orchestron-bench', brokers: s.KAFKA_BROKERS, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }],
-    waitForLeaders: true,
-  });
-  await admin.disconnect();
-  return async () => {
-    const a = kafka.admin();
-    await a.connect();
-    await a.deleteTopics({ topics: [topic] });
-    await a.disconnect();
-  };
-}
-
 function report(results) {
   const targets = { rabbitmq: 0.7, kafka: 0.5 };
   console.log(

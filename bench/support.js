@@ -381,6 +381,50 @@ function pidsOf(pattern) {
   }
 }
 
+/**
+ * A fresh topic exchange with a durable queue of the same name bound to it with '#', on a
+ * connection of its own; `remove()` deletes both and closes the connection.
+ */
+async function exchangeWithQueue(exchange) {
+  const amqp = fromPackage('amqplib', 'packages/broker-rabbitmq');
+  const connection = await amqp.connect(AMQP_URL);
+  const channel = await connection.createChannel();
+  await channel.assertExchange(exchange, 'topic', { durable: true });
+  await channel.assertQueue(exchange, { durable: true });
+  await channel.bindQueue(exchange, exchange, '#');
+  return {
+    channel,
+    async remove() {
+      await channel.deleteQueue(exchange);
+      await channel.deleteExchange(exchange);
+      await connection.close();
+    },
+  };
+}
+
+/**
+ * A fresh Kafka topic of `partitions` (3, the relay's default for the topics it creates), with
+ * the kafkajs client and the admin client that made it; `remove()` deletes it.
+ */
+async function kafkaTopic(topic, partitions = 3) {
+  const { Kafka, logLevel } = fromPackage('kafkajs', 'packages/broker-kafka');
+  const kafka = new Kafka({ clientId: 'orchestron-bench', brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+    waitForLeaders: true,
+  });
+  return {
+    kafka,
+    admin,
+    async remove() {
+      await admin.deleteTopics({ topics: [topic] });
+      await admin.disconnect();
+    },
+  };
+}
+
 /** CPU used since `before` (a cpuMillis map) by the processes matching `pattern` now; new ones count from zero. */
 function cpuSince(pattern, before) {
   let total = 0;
@@ -399,8 +443,10 @@ module.exports = {
   cpuSince,
   db,
   describeMachine,
+  exchangeWithQueue,
   fixed,
   fromPackage,
+  kafkaTopic,
   machine,
   mb,
   median,
