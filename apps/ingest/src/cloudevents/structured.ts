@@ -17,8 +17,8 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * One event of the CloudEvents JSON format (a structured-mode body, or one element of a
- * batch) at `pointer`, which is `path` as a JSON path (`[]`, or `['3']` in a batch). Problems
- * are added to `errors`, each with its JSON pointer; returns null when there was one.
+ * batch) at `path` in the body (`[]`, or `['3']` in a batch). Problems are added to `errors`,
+ * each with its JSON pointer; returns null when there was one.
  *
  * Data (JSON format 3.1): `data` is a JSON value when `datacontenttype` is JSON or absent,
  * else a string holding the data as text; `data_base64` holds bytes, which are parsed when
@@ -28,10 +28,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
  */
 export function parseStructuredEvent(
   item: unknown,
-  pointer: string,
   path: readonly string[],
   errors: ProblemError[],
 ): IncomingEvent | null {
+  const pointer = path.map((token) => `/${escapePointer(token)}`).join('');
   if (!isObject(item)) {
     errors.push({ pointer, message: 'must be a JSON object: one CloudEvent in the JSON event format' });
     return null;
@@ -107,7 +107,7 @@ export function parseStructured(body: unknown): IncomingEvent {
     ]);
   }
   const errors: ProblemError[] = [];
-  const event = parseStructuredEvent(body, '', [], errors);
+  const event = parseStructuredEvent(body, [], errors);
   if (!event) throw invalidCloudEvents(errors);
   return event;
 }
@@ -127,7 +127,7 @@ export function parseBatch(body: unknown, maxBatch: number): IncomingEvent[] {
     throw new Problem(413, 'batch-too-large', 'Batch too large', `a batch may hold at most ${maxBatch} events`);
   }
   const errors: ProblemError[] = [];
-  const events = body.map((item, index) => parseStructuredEvent(item, `/${index}`, [String(index)], errors));
+  const events = body.map((item, index) => parseStructuredEvent(item, [String(index)], errors));
   if (errors.length > 0) throw invalidCloudEvents(errors, true);
   return events as IncomingEvent[];
 }
