@@ -38,15 +38,8 @@ function dataMediaType(contentType: string | undefined, hasBody: boolean): Media
  * percent-decoded), the body is the data and `Content-Type` its `datacontenttype`. JSON data
  * is parsed (400 when malformed), other media types are kept opaque; an empty body is an event
  * without data. 415 for a missing or unusable Content-Type, 400 listing every attribute
- * problem by header name.
- */
-export function parseBinaryEvent(headers: IncomingHttpHeaders, body: Buffer): IncomingEvent {
-  return readBinaryEvent(headers, body).event;
-}
-
-/**
- * parseBinaryEvent, returning the decoded body too when the data is JSON: the event's
- * `dataPath` is then `[]` (the whole body), and its payload is stored from that text.
+ * problem by header name. With JSON data, the decoded body comes back too (`text`): the
+ * event's `dataPath` is then `[]` (the whole body), and its payload is stored from that text.
  */
 export function readBinaryEvent(headers: IncomingHttpHeaders, body: Buffer): { event: IncomingEvent; text?: string } {
   const mediaType = dataMediaType(headers['content-type'], body.length > 0);
