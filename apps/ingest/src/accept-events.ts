@@ -25,8 +25,8 @@ export interface AcceptDependencies {
   acceptUnknownTypesFrom?: () => readonly string[];
   /** Encrypts payloads at rest when an encryption key is active. */
   cipher?: PayloadCipher;
-  /** Wakes the relays after a commit that wrote outbox rows. */
-  notifier: Pick<OutboxNotifier, 'poke'>;
+  /** Wakes the relays after a commit that wrote outbox rows (or has the commit carry the NOTIFY). */
+  notifier: Pick<OutboxNotifier, 'carry' | 'carried' | 'poke'>;
 }
 
 /** Who sent the request and how: stored with every event of it. */
@@ -54,7 +54,7 @@ export interface AcceptResult {
 /**
  * The one path every accepted event takes, whatever its wire format: validate all events
  * (nothing is written unless every one passes), route each, and store them with their
- * outbox rows in one transaction. Resolves after the commit; the relays are notified after it.
+ * outbox rows in one transaction. Resolves after the commit; the relays are notified at it or after it.
  */
 export async function acceptEvents(
   deps: AcceptDependencies,
@@ -84,8 +84,17 @@ export async function acceptEvents(
       destinations: routeEvent({ type: e.type, source, data: e.data, partitionKey: e.partitionKey }, routing),
     };
   });
-  const stored = await storeEvents(deps.db, toStore, deps.cipher, options.body);
-  if (stored.some((s, i) => s.inserted && (toStore[i]?.destinations.length ?? 0) > 0)) deps.notifier.poke();
+  const carriesNotify = toStore.some((e) => e.destinations.length > 0) && deps.notifier.carry();
+  let notified = false;
+  let stored;
+  try {
+    ({ stored, notified } = await storeEvents(deps.db, toStore, deps.cipher, options.body, carriesNotify));
+  } finally {
+    if (carriesNotify) deps.notifier.carried(notified);
+  }
+  if (!notified && stored.some((s, i) => s.inserted && (toStore[i]?.destinations.length ?? 0) > 0)) {
+    deps.notifier.poke();
+  }
   stored.forEach((s, i) => {
     const e = toStore[i] as (typeof toStore)[number];
     deps.metrics.eventsReceived.inc({ source: e.source, type: e.type, outcome: s.inserted ? 'accepted' : 'duplicate' });

@@ -29,13 +29,20 @@ export interface EventToStore {
  * active encryption key the payload is stored encrypted, never in clear. Given the request's
  * JSON `body`, an event with a `dataPath` has its payload stored from the body's text: parsed
  * by Postgres, never serialised again here.
+ *
+ * With `notify` the statement also NOTIFYs the relays at its commit if it stored any event
+ * (`notified`; re-deliveries wake no one). Should
+ * Postgres refuse the NOTIFY (its notification queue full, SQLSTATE 54000), the statement has
+ * failed as a whole, and the events are stored again without it: a wakeup is a hint, the
+ * events are not.
  */
 export async function storeEvents(
   db: Knex,
   events: readonly EventToStore[],
   cipher: PayloadCipher | null = null,
   body?: string,
-): Promise<StoredEvent[]> {
+  notify = false,
+): Promise<{ stored: StoredEvent[]; notified: boolean }> {
   const receivedAt = new Date();
   const rows: NewEventWithOutbox[] = events.map((e) => {
     const id = uuidv7(receivedAt.getTime());
@@ -55,5 +62,17 @@ export async function storeEvents(
       outbox: e.destinations,
     };
   });
-  return insertEventsWithOutbox(db, rows, body);
+  if (!notify) return { stored: await insertEventsWithOutbox(db, rows, body), notified: false };
+  try {
+    const stored = await insertEventsWithOutbox(db, rows, body, { notify: true });
+    return { stored, notified: stored.some((s) => s.inserted) };
+  } catch (error) {
+    // 54000 is also Postgres's code for other limits (an index row too large, say): those fail
+    // again without the NOTIFY, and that error is the caller's.
+    if ((error as { code?: string }).code !== PROGRAM_LIMIT_EXCEEDED) throw error;
+    return { stored: await insertEventsWithOutbox(db, rows, body), notified: false };
+  }
 }
+
+/** SQLSTATE of pg_notify's "too many notifications in the NOTIFY queue". */
+const PROGRAM_LIMIT_EXCEEDED = '54000';

@@ -36,7 +36,10 @@ let server: http.Server;
 let baseUrl: string;
 const caches: ApiKeyCache[] = [];
 
-async function startIngest(overrides: Partial<IngestSettings> = {}): Promise<{ server: http.Server; url: string }> {
+async function startIngest(
+  overrides: Partial<IngestSettings> = {},
+  notifyAlone: () => Promise<void> = () => notifyOutbox(database.db),
+): Promise<{ server: http.Server; url: string }> {
   const registry = createRegistry('ingest');
   const logger = createLogger({ service: 'ingest', silent: !process.env.TEST_LOGS });
   const apiKeys = new ApiKeyCache(database.db, logger, { refreshMs: 60_000, flushMs: 60_000 });
@@ -44,7 +47,7 @@ async function startIngest(overrides: Partial<IngestSettings> = {}): Promise<{ s
   caches.push(apiKeys);
   const app = createIngestApp({
     db: database.db,
-    notifier: new OutboxNotifier(() => notifyOutbox(database.db), logger),
+    notifier: new OutboxNotifier(notifyAlone, logger),
     apiKeys,
     schemas: SchemaRegistry.loadFromDirectory(path.join(__dirname, '../../../schemas')),
     logger,
@@ -308,6 +311,30 @@ describe('waking the relays', () => {
     expect(await notices.takeWithin(300)).toEqual([OUTBOX_CHANNEL]);
     expect((await post(event)).status).toBe(200);
     expect(await notices.takeWithin(300)).toEqual([]);
+  });
+
+  it("has a lone request's own statement carry its NOTIFY: no NOTIFY is sent alone for it", async () => {
+    let sentAlone = 0;
+    const counted = await startIngest({}, async () => {
+      sentAlone++;
+      await notifyOutbox(database.db);
+    });
+    try {
+      await notices.takeWithin(0);
+      for (let i = 0; i < 3; i++) {
+        const answer = await fetch(`${counted.url}/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(signup(100 + i)),
+        });
+        expect(answer.status).toBe(202);
+        // Each commit wakes the relays (requests further apart than the interval carry one each).
+        expect(await notices.takeWithin(50)).toEqual([OUTBOX_CHANNEL]);
+      }
+      expect(sentAlone).toBe(0);
+    } finally {
+      await new Promise((resolve) => counted.server.close(resolve));
+    }
   });
 
   it('wakes the relays after a burst of concurrent requests', async () => {

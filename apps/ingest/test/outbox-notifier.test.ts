@@ -90,6 +90,7 @@ describe('OutboxNotifier', () => {
       },
       quietLogger,
       40,
+      0, // no wait for a carrier: this test is about the interval alone
     );
     notifier.poke();
     await flush();
@@ -104,5 +105,90 @@ describe('OutboxNotifier', () => {
     // Well apart (the pokes came every 5 ms). Not to the millisecond: timers run on the event
     // loop's clock, which lags performance.now() by however long the loop has been busy.
     expect((sent[1] as number) - (sent[0] as number)).toBeGreaterThanOrEqual(25);
+  });
+
+  describe('NOTIFYs carried by the statements that store events', () => {
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    /** A carried NOTIFY, a poke within the interval, then (past it) a carrier that takes the poke over. */
+    async function carrierTakingOverAPoke(notifier: OutboxNotifier): Promise<void> {
+      expect(notifier.carry()).toBe(true);
+      notifier.carried(true);
+      notifier.poke();
+      await sleep(25); // past the interval of 10 ms, within the wait for a carrier
+      expect(notifier.carry()).toBe(true);
+    }
+
+    it('gives a NOTIFY to a statement when one is due, and sends none alone for it', async () => {
+      const { calls, notify } = controllableNotify();
+      const notifier = new OutboxNotifier(notify, quietLogger, 20, 20);
+      expect(notifier.carry()).toBe(true);
+      notifier.carried(true);
+      await flush();
+      await notifier.idle();
+      expect(calls).toHaveLength(0);
+    });
+
+    it('gives one to one statement at a time, and none within the interval after it', async () => {
+      const { notify } = controllableNotify();
+      const notifier = new OutboxNotifier(notify, quietLogger, 30, 30);
+      expect(notifier.carry()).toBe(true);
+      expect(notifier.carry()).toBe(false); // the first has not committed yet
+      notifier.carried(true);
+      expect(notifier.carry()).toBe(false); // within the interval
+      await sleep(50);
+      expect(notifier.carry()).toBe(true);
+      notifier.carried(true);
+    });
+
+    it('answers a poke with the next carrier when one comes in time, else with a NOTIFY sent alone', async () => {
+      const { calls, notify } = controllableNotify();
+      const notifier = new OutboxNotifier(notify, quietLogger, 30, 200);
+      expect(notifier.carry()).toBe(true);
+      notifier.carried(true);
+      notifier.poke(); // a commit within the interval, which carried nothing
+      await sleep(50); // past the interval, within the wait for a carrier
+      expect(notifier.carry()).toBe(true); // takes the poke over
+      notifier.carried(true);
+      await notifier.idle();
+      expect(calls).toHaveLength(0);
+
+      notifier.poke(); // and no statement comes
+      const poked = performance.now();
+      await flush();
+      expect(calls).toHaveLength(0); // not at once: the last NOTIFY is recent
+      await sleep(300);
+      expect(calls).toHaveLength(1);
+      expect(performance.now() - poked).toBeGreaterThanOrEqual(150);
+      calls[0]?.resolve();
+      await notifier.idle();
+    });
+
+    it('sends alone the NOTIFY a carrier took over when its statement fails', async () => {
+      const { calls, notify } = controllableNotify();
+      const notifier = new OutboxNotifier(notify, quietLogger, 10, 100);
+      expect(notifier.carry()).toBe(true);
+      notifier.carried(false); // it took nothing over: its own events were not stored
+      await sleep(25);
+      await notifier.idle();
+      expect(calls).toHaveLength(0);
+      await carrierTakingOverAPoke(notifier);
+      notifier.carried(false); // rolled back: its NOTIFY was never delivered
+      await sleep(200);
+      expect(calls).toHaveLength(1);
+      calls[0]?.resolve();
+      await notifier.idle();
+    });
+
+    it('does not keep the relays waiting for a slow carrier', async () => {
+      const { calls, notify } = controllableNotify();
+      const notifier = new OutboxNotifier(notify, quietLogger, 10, 100);
+      await carrierTakingOverAPoke(notifier); // and then it does not commit for long
+      await sleep(200);
+      expect(calls).toHaveLength(1);
+      calls[0]?.resolve();
+      await notifier.idle();
+      notifier.carried(true);
+    });
   });
 });

@@ -2,7 +2,7 @@ import { findStoredEventIds } from './find-stored-event-ids';
 import type { NewEvent, StoredEvent } from './insert-events';
 import type { NewOutboxRow } from './insert-outbox';
 import { runPrepared, type PreparedStatement } from './run-prepared';
-import { jsonParam, type Executor } from './types';
+import { jsonParam, OUTBOX_CHANNEL, type Executor } from './types';
 
 /** An event to store, with the outbox rows (its destinations) to write if it is new. */
 export interface NewEventWithOutbox extends NewEvent {
@@ -14,6 +14,17 @@ export interface NewEventWithOutbox extends NewEvent {
    */
   payloadPath?: readonly string[];
 }
+
+/**
+ * A one-row subquery that NOTIFYs the relays when the boolean parameter is true and the
+ * statement stored an event (a re-delivery wakes no one): the notification is delivered at the
+ * statement's commit, so the commit that wrote the outbox rows wakes the relays itself, without
+ * a transaction and round trip of its own (ingest asks for it at most once per few
+ * milliseconds: transactions that NOTIFY commit one at a time).
+ */
+const WAKE_RELAYS_IF = (parameter: string) =>
+  `select case when ${parameter}::boolean and exists (select 1 from inserted)
+               then pg_notify('${OUTBOX_CHANNEL}', '') end`;
 
 /**
  * A named prepared statement: each connection parses and plans it once instead of once per
@@ -62,6 +73,7 @@ const INSERT_EVENTS_WITH_OUTBOX: PreparedStatement = {
   left join inserted mine on mine.id = i.id
   left join inserted repeat
     on mine.id is null and repeat.source = i.source and repeat.idempotency_key = i.idempotency_key
+  cross join (${WAKE_RELAYS_IF('$3')}) as wake
   order by i.n`,
 };
 
@@ -87,14 +99,19 @@ const INSERT_ONE_EVENT_WITH_OUTBOX: PreparedStatement = {
   )
   select coalesce((select id from inserted),
                   (select id from events where source = $2 and idempotency_key = $5)) as id,
-         exists (select 1 from inserted) as inserted`,
+         exists (select 1 from inserted) as inserted
+  from (${WAKE_RELAYS_IF('$17')}) as wake`,
 };
 
 /**
  * Stores events and one outbox row per destination of each newly stored one in ONE statement:
  * one round trip, atomic on its own (run it outside a transaction and it commits when it
- * returns). It does not NOTIFY: a NOTIFY in the statement would serialise concurrent commits
- * (ingest notifies after the commit, coalesced: apps/ingest OutboxNotifier).
+ * returns). With `notify` the statement also NOTIFYs the relays if it stored any event,
+ * delivered at its commit; not
+ * on every call, because transactions that NOTIFY commit one at a time (a database-wide lock
+ * held through the WAL flush): ingest's OutboxNotifier decides which calls carry it.
+ * Postgres refuses a NOTIFY when its notification queue is full (SQLSTATE 54000, a listener
+ * that stopped reading), and then the whole statement fails: the caller stores again without.
  *
  * An event whose (source, idempotency_key) is already stored (a re-delivery, or a repeat within
  * the batch) gets no row: its result carries the stored id and `inserted: false`. The statement
@@ -107,15 +124,18 @@ export async function insertEventsWithOutbox(
   events: readonly NewEventWithOutbox[],
   /** The JSON text the events' `payloadPath`s point into (ingest: the request body). */
   document?: string,
+  options: { notify?: boolean } = {},
 ): Promise<StoredEvent[]> {
   if (events.length === 0) return [];
   const [only] = events;
+  const notify = options.notify ?? false;
   const result =
     events.length === 1 && only
-      ? await runPrepared<StoredRow>(db, INSERT_ONE_EVENT_WITH_OUTBOX, oneEventParameters(only, document))
+      ? await runPrepared<StoredRow>(db, INSERT_ONE_EVENT_WITH_OUTBOX, [...oneEventParameters(only, document), notify])
       : await runPrepared<StoredRow>(db, INSERT_EVENTS_WITH_OUTBOX, [
           jsonParam(eventRows(events, document)),
           document ?? null,
+          notify,
         ]);
 
   const unresolved = events.filter((_, i) => !result.rows[i]?.id);

@@ -41,7 +41,7 @@ async function outboxRows(): Promise<Array<{ event_id: string; destination: stri
 }
 
 describe('insertEventsWithOutbox', () => {
-  it('stores the events and their outbox rows in event and destination order, and leaves the NOTIFY to its caller', async () => {
+  it('stores the events and their outbox rows in event and destination order, and NOTIFYs only when asked', async () => {
     const a = newEvent({ outbox: [exchange('x1'), exchange('x2')] });
     const b = newEvent({ payload: null, outbox: [exchange('x3')] });
     const stored = await insertEventsWithOutbox(database.db, [a, b]);
@@ -59,8 +59,47 @@ describe('insertEventsWithOutbox', () => {
       { id: a.id, payload: { n: 1 } },
       { id: b.id, payload: null },
     ]);
-    // A NOTIFY in the statement would serialise concurrent commits; ingest sends it afterwards.
+    // Transactions that NOTIFY commit one at a time: ingest asks for it on few statements.
     expect(await notices.takeWithin(100)).toEqual([]);
+  });
+
+  it('NOTIFYs the relays at its commit when asked to, once per call, single events and lists alike', async () => {
+    await insertEventsWithOutbox(database.db, [newEvent()], undefined, { notify: true });
+    expect(await notices.takeWithin(100)).toEqual(['orchestron_outbox']);
+    await insertEventsWithOutbox(database.db, [newEvent(), newEvent(), newEvent()], undefined, { notify: true });
+    expect(await notices.takeWithin(100)).toEqual(['orchestron_outbox']);
+    await insertEventsWithOutbox(database.db, [newEvent(), newEvent()], undefined, { notify: false });
+    expect(await notices.takeWithin(100)).toEqual([]);
+    expect(await outboxRows()).toHaveLength(6);
+    // A re-delivery stores nothing and wakes no one.
+    const again = newEvent({ idempotencyKey: 'once' });
+    await insertEventsWithOutbox(database.db, [again], undefined, { notify: true });
+    await notices.takeWithin(100);
+    await insertEventsWithOutbox(database.db, [{ ...again, id: uuidv7() }], undefined, { notify: true });
+    await insertEventsWithOutbox(
+      database.db,
+      [
+        { ...again, id: uuidv7() },
+        { ...again, id: uuidv7() },
+      ],
+      undefined,
+      {
+        notify: true,
+      },
+    );
+    expect(await notices.takeWithin(100)).toEqual([]);
+  });
+
+  it('delivers its NOTIFY only if the transaction it joined commits', async () => {
+    const trx = await database.db.transaction();
+    await insertEventsWithOutbox(trx, [newEvent()], undefined, { notify: true });
+    expect(await notices.takeWithin(100)).toEqual([]); // not before the commit
+    await trx.rollback();
+    expect(await notices.takeWithin(100)).toEqual([]);
+    const committed = await database.db.transaction();
+    await insertEventsWithOutbox(committed, [newEvent()], undefined, { notify: true });
+    await committed.commit();
+    expect(await notices.takeWithin(100)).toEqual(['orchestron_outbox']);
   });
 
   it('answers repeated idempotency keys, earlier and within the call, with the stored id and no new rows', async () => {
