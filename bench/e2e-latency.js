@@ -15,6 +15,7 @@
 // Run by hand, after a build (`npx tsc -b`), against loopback services only:
 //   node bench/e2e-latency.js
 //   RATE=200 DURATION=20 BROKERS=rabbitmq,kafka node bench/e2e-latency.js [--keep]
+//   INGEST_MAIN=/copy/of/apps/ingest/dist/main.js node bench/e2e-latency.js   # an earlier ingest build
 // Bounded: per broker (WARMUP + DURATION) x RATE events, then at most 30 s waiting for stragglers. Creates
 // and (unless --keep) drops its own database, orchestron_bench_e2e; deletes its queues,
 // exchanges and topics.
@@ -31,6 +32,7 @@ const DURATION = Number(process.env.DURATION ?? 20);
 // JVM's JIT compiling new paths, a new topic's first fetches) are not the steady state.
 const WARMUP = Number(process.env.WARMUP ?? 10);
 const BROKERS = (process.env.BROKERS ?? 'rabbitmq,kafka').split(',');
+const INGEST_MAIN = process.env.INGEST_MAIN;
 
 // The system's monotonic clock, as in the consumer's thread.
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -57,14 +59,18 @@ async function measure(broker) {
   let relay = null;
   try {
     const apiKey = await s.createApiKey(database.knex);
-    ingest = await s.startApp('ingest', {
-      DATABASE_URL: database.url,
-      ORCHESTRON_API_RATE_LIMIT: '1000000',
-      ORCHESTRON_BROKER_TYPE: broker,
-      ...(broker === 'rabbitmq'
-        ? { ORCHESTRON_ROUTING_DEFAULT_EXCHANGE: destination }
-        : { ORCHESTRON_ROUTING_DEFAULT_TOPIC: destination }),
-    });
+    ingest = await s.startApp(
+      'ingest',
+      {
+        DATABASE_URL: database.url,
+        ORCHESTRON_API_RATE_LIMIT: '1000000',
+        ORCHESTRON_BROKER_TYPE: broker,
+        ...(broker === 'rabbitmq'
+          ? { ORCHESTRON_ROUTING_DEFAULT_EXCHANGE: destination }
+          : { ORCHESTRON_ROUTING_DEFAULT_TOPIC: destination }),
+      },
+      INGEST_MAIN ? { main: INGEST_MAIN } : {},
+    );
     relay = await s.startApp('relay', {
       DATABASE_URL: database.url,
       ORCHESTRON_BROKER_TYPE: broker,
