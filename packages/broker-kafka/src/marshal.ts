@@ -22,33 +22,25 @@ export const ATTRIBUTE_PREFIX = 'ce_';
 /** Orchestron's event id, when `ce_id` holds the sender's id of a forwarded CloudEvent. */
 export const EVENT_ID_HEADER = 'orchestron-event-id';
 
-function attributeHeaders(attributes: OutboundMessage['attributes']): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(attributes ?? {}).map(([name, value]) => [`${ATTRIBUTE_PREFIX}${name}`, value]),
-  );
-}
-
 export function toKafkaMessage(message: OutboundMessage): Message & { headers: Record<string, string> } {
-  return {
-    key: message.key,
-    value: message.payload,
-    // No record timestamp: the producer stamps the send time. The event time (which a sender
-    // may set far in the past) would make retention delete the record early, and
-    // `message.timestamp.difference.max.ms` refuse it; it travels in ce_time instead.
-    headers: {
-      // Extra headers first, then the event's own attributes: the core CloudEvents
-      // attributes are authoritative.
-      ...message.headers,
-      ...attributeHeaders(message.attributes),
-      ...(message.cloudEventId !== undefined ? { [EVENT_ID_HEADER]: message.id } : {}),
-      [CE_HEADERS.specversion]: '1.0',
-      [CE_HEADERS.id]: message.cloudEventId ?? message.id,
-      [CE_HEADERS.type]: message.type,
-      [CE_HEADERS.source]: message.source,
-      [CE_HEADERS.time]: message.time.toISOString(),
-      [CE_HEADERS.contentType]: message.contentType,
-    },
-  };
+  // Built by assignment into one object: building the attributes' object and spreading three
+  // objects into a fresh one per message took 4-5% of the relay's CPU profile while draining
+  // to Kafka, 1% now (docs/benchmarks.md). Extra headers first, then the event's own
+  // attributes; the core CloudEvents attributes are authoritative.
+  const headers: Record<string, string> = Object.assign({}, message.headers);
+  const attributes = message.attributes ?? {};
+  for (const name of Object.keys(attributes)) headers[ATTRIBUTE_PREFIX + name] = attributes[name] as string;
+  if (message.cloudEventId !== undefined) headers[EVENT_ID_HEADER] = message.id;
+  headers[CE_HEADERS.specversion] = '1.0';
+  headers[CE_HEADERS.id] = message.cloudEventId ?? message.id;
+  headers[CE_HEADERS.type] = message.type;
+  headers[CE_HEADERS.source] = message.source;
+  headers[CE_HEADERS.time] = message.time.toISOString();
+  headers[CE_HEADERS.contentType] = message.contentType;
+  // No record timestamp: the producer stamps the send time. The event time (which a sender
+  // may set far in the past) would make retention delete the record early, and
+  // `message.timestamp.difference.max.ms` refuse it; it travels in ce_time instead.
+  return { key: message.key, value: message.payload, headers };
 }
 
 /** The parts of a consumed kafkajs message the mapping reads. */
