@@ -31,10 +31,9 @@ export interface EventToStore {
  * by Postgres, never serialised again here.
  *
  * With `notify` the statement also NOTIFYs the relays at its commit if it stored any event
- * (`notified`; re-deliveries wake no one). Should
- * Postgres refuse the NOTIFY (its notification queue full, SQLSTATE 54000), the statement has
- * failed as a whole, and the events are stored again without it: a wakeup is a hint, the
- * events are not.
+ * (`notified`; re-deliveries wake no one). Should Postgres refuse the NOTIFY (its notification
+ * queue full, SQLSTATE 54000), the statement has failed as a whole, and the events are stored
+ * again without it: a wakeup is a hint, the events are not.
  */
 export async function storeEvents(
   db: Knex,
