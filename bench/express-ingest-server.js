@@ -9,7 +9,8 @@
 
 const path = require('node:path');
 const express = require(require.resolve('express', { paths: [path.join(__dirname, '..', 'apps/ingest')] }));
-const { createPool, insertEvent } = require('./minimal-insert');
+const http = require('node:http');
+const { createPool, insertEvent, serve } = require('./minimal-insert');
 
 const pool = createPool();
 const app = express();
@@ -27,10 +28,4 @@ app.post('/events', express.raw({ type: () => true, limit: 1024 * 1024 }), async
   res.status(202).json({ id: await insertEvent(pool, body, event) });
 });
 
-const server = app.listen(Number(process.env.PORT), '127.0.0.1', () => process.stderr.write('listening\n'));
-server.keepAliveTimeout = 65_000;
-process.on('SIGTERM', () => {
-  server.close();
-  server.closeIdleConnections();
-  void pool.end().then(() => process.exit(0));
-});
+serve(http.createServer(app), pool);

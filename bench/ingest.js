@@ -128,8 +128,8 @@ async function main() {
       );
     }
     const processes = [ingest, ...extra];
-    minimal = await s.startMinimalServer(database.url);
-    bareExpress = await s.startMinimalServer(database.url, 'express-ingest-server.js');
+    minimal = await s.startReferenceServer(database.url);
+    bareExpress = await s.startReferenceServer(database.url, 'express-ingest-server.js');
     rss = s.sampleRss(ingest.pid);
 
     const event = JSON.stringify(s.orderEvent(0));
@@ -310,7 +310,8 @@ async function loadPgbench(url, work, script, variables, clients, duration) {
     '-j',
     String(Math.min(clients, os.cpus().length)),
     '-T',
-    String(duration),
+    // Whole seconds only, at least one (a short WARMUP's half would be refused).
+    String(Math.max(1, Math.round(duration))),
     '-l',
     '--log-prefix',
     path.join(logDir, 'tx'),

@@ -7,7 +7,7 @@
 'use strict';
 
 const http = require('node:http');
-const { createPool, insertEvent } = require('./minimal-insert');
+const { createPool, insertEvent, serve } = require('./minimal-insert');
 
 const pool = createPool();
 
@@ -39,10 +39,4 @@ const server = http.createServer((req, res) => {
   });
 });
 
-server.keepAliveTimeout = 65_000;
-server.listen(Number(process.env.PORT), '127.0.0.1', () => process.stderr.write('listening\n'));
-process.on('SIGTERM', () => {
-  server.close();
-  server.closeIdleConnections();
-  void pool.end().then(() => process.exit(0));
-});
+serve(server, pool);

@@ -1,6 +1,6 @@
-// The insert of bench/minimal-ingest-server.js and bench/express-ingest-server.js: one prepared
-// statement storing the event, its outbox row and a NOTIFY (one round trip, autocommit), as
-// ingest does, without anything else ingest does.
+// What bench/minimal-ingest-server.js and bench/express-ingest-server.js share: the insert, one
+// prepared statement storing the event, its outbox row and a NOTIFY (one round trip,
+// autocommit), as ingest does, without anything else ingest does; and how they listen and stop.
 'use strict';
 
 const path = require('node:path');
@@ -36,4 +36,18 @@ async function insertEvent(pool, body, event) {
   return id;
 }
 
-module.exports = { createPool, insertEvent };
+/**
+ * Listens on PORT (loopback) with ingest's keep-alive timeout, tells the parent on stderr once
+ * it listens, and on SIGTERM stops taking connections, closes the pool and exits.
+ */
+function serve(server, pool) {
+  server.keepAliveTimeout = 65_000;
+  server.listen(Number(process.env.PORT), '127.0.0.1', () => process.stderr.write('listening\n'));
+  process.on('SIGTERM', () => {
+    server.close();
+    server.closeIdleConnections();
+    void pool.end().then(() => process.exit(0));
+  });
+}
+
+module.exports = { createPool, insertEvent, serve };

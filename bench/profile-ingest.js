@@ -53,7 +53,7 @@ async function main() {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
       body,
     };
-    minimal = await s.startMinimalServer(database.url);
+    minimal = await s.startReferenceServer(database.url);
     const targets = [
       { name: 'ingest (full path, profiled)', pid: ingest.pid, request },
       // The raw limit beside it, for what ingest's own work costs (one event per request only).

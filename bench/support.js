@@ -334,10 +334,10 @@ async function seedBacklog(knex, { events, broker, destination }) {
 }
 
 /**
- * bench/minimal-ingest-server.js (or `script`, e.g. express-ingest-server.js) as a child process
- * (pool of 20, like ingest's).
+ * A reference server for bench/ingest.js as a child process (pool of 20, like ingest's):
+ * bench/minimal-ingest-server.js, or `script` (express-ingest-server.js).
  */
-async function startMinimalServer(databaseUrl, script = 'minimal-ingest-server.js') {
+async function startReferenceServer(databaseUrl, script = 'minimal-ingest-server.js') {
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(__dirname, script)], {
     env: { PATH: process.env.PATH ?? '', PORT: String(port), DATABASE_URL: databaseUrl, POOL_SIZE: '20' },
@@ -462,7 +462,7 @@ module.exports = {
   seedBacklog,
   sleep,
   startApp,
-  startMinimalServer,
+  startReferenceServer,
   summariseProfile,
   table,
   urlOf,
