@@ -40,11 +40,10 @@ export class OutboxNotifier {
    * must be followed by `carried()` once the statement has settled.
    */
   carry(): boolean {
-    if (this.carrierInFlight || this.sendingAlone || performance.now() - this.lastAt < this.minIntervalMs) {
-      return false;
-    }
+    const now = performance.now();
+    if (this.carrierInFlight || this.sendingAlone || now - this.lastAt < this.minIntervalMs) return false;
     this.carrierInFlight = true;
-    this.lastAt = performance.now();
+    this.lastAt = now;
     // Its commit comes after every commit that has poked so far: its NOTIFY covers them.
     this.handedToCarrier ||= this.wanted;
     this.wanted = false;

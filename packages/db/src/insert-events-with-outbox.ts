@@ -107,9 +107,9 @@ const INSERT_ONE_EVENT_WITH_OUTBOX: PreparedStatement = {
  * Stores events and one outbox row per destination of each newly stored one in ONE statement:
  * one round trip, atomic on its own (run it outside a transaction and it commits when it
  * returns). With `notify` the statement also NOTIFYs the relays if it stored any event,
- * delivered at its commit; not
- * on every call, because transactions that NOTIFY commit one at a time (a database-wide lock
- * held through the WAL flush): ingest's OutboxNotifier decides which calls carry it.
+ * delivered at its commit; not on every call, because transactions that NOTIFY commit one at a
+ * time (a database-wide lock held through the WAL flush): ingest's OutboxNotifier decides which
+ * calls carry it.
  * Postgres refuses a NOTIFY when its notification queue is full (SQLSTATE 54000, a listener
  * that stopped reading), and then the whole statement fails: the caller stores again without.
  *
