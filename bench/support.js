@@ -93,8 +93,12 @@ async function freePort() {
   return port;
 }
 
+// Node flags for the apps, as scripts/lib.sh (APP_NODE_OPTIONS) and the images run them; `APP_NODE_ARGS=` runs
+// them with Node's defaults (e.g. to measure what the semi-space cap does to RSS).
+const APP_NODE_ARGS = (process.env.APP_NODE_ARGS ?? '--max-semi-space-size=8').split(' ').filter(Boolean);
+
 /**
- * Starts `node [options.nodeArgs] apps/<name>/dist/main.js` (or `options.main`) with a clean environment plus `env` (as
+ * Starts `node [APP_NODE_ARGS] [options.nodeArgs] apps/<name>/dist/main.js` (or `options.main`) with a clean environment plus `env` (as
  * packages/testing startApp does) and waits for /health. Stdout (the JSON logs) goes to
  * /dev/null, so logging costs what it costs in production minus a terminal; stderr is kept.
  */
@@ -104,7 +108,7 @@ async function startApp(name, env, options = {}) {
   // `main`: another build of the app (a copy of an earlier dist/, for before/after figures);
   // its packages resolve from the app's own node_modules.
   const main = options.main ?? path.join(repo, 'apps', name, 'dist', 'main.js');
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), main], {
+  const child = spawn(process.execPath, [...APP_NODE_ARGS, ...(options.nodeArgs ?? []), main], {
     cwd: repo,
     env: {
       PATH: process.env.PATH ?? '',

@@ -3,8 +3,45 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PNPM_VERSION="$(node -p "require('$ROOT/package.json').packageManager.split('@')[1]")"
+# The Node.js the project runs on, pinned in one place (.nvmrc, which nvm and fnm read too).
+NODE_VERSION="$(tr -d ' \tv\r\n' <"$ROOT/.nvmrc")"
+# Caches that outlive a clone (the pinned Node, the local Kafka's jars), as in deploy/local/kafka.sh.
+LOCAL_DIR="${ORCHESTRON_LOCAL_DIR:-$HOME/.cache/orchestron}"
 
 log() { printf '\033[1m[orchestron]\033[0m %s\n' "$*" >&2; }
+
+# The pinned Node first on PATH, for everything the scripts run (npx, pnpm, tsc, jest and the
+# apps the tests spawn, which inherit the test runner's binary). A machine whose `node` is
+# another version gets it once from the npm registry: the `node` package's install script
+# fetches the binary for this platform (the `node-<os>-<arch>` package, also from the
+# registry) into $LOCAL_DIR/node/<version>. The system's Node is left as it is.
+use_pinned_node() {
+  if [ "$(node --version 2>/dev/null)" = "v$NODE_VERSION" ]; then return 0; fi
+  local dir="$LOCAL_DIR/node/$NODE_VERSION"
+  if [ "$("$dir/node_modules/node/bin/node" --version 2>/dev/null)" != "v$NODE_VERSION" ]; then
+    log "fetching Node.js $NODE_VERSION from the npm registry into $dir (once; the system's $(node --version 2>/dev/null || echo 'none') stays)"
+    mkdir -p "$LOCAL_DIR/node"
+    # Installed beside and renamed into place, so a concurrent or interrupted run never sees half of it.
+    local tmp
+    tmp="$(mktemp -d "$LOCAL_DIR/node/.install.XXXXXX")"
+    if ! npm install --prefix "$tmp" --no-save --no-audit --no-fund --loglevel=error "node@$NODE_VERSION" >&2 ||
+      [ "$("$tmp/node_modules/node/bin/node" --version 2>/dev/null)" != "v$NODE_VERSION" ]; then
+      rm -rf "$tmp"
+      log "could not install Node.js $NODE_VERSION from the npm registry (npm install node@$NODE_VERSION): install Node $NODE_VERSION yourself and put it first on PATH"
+      return 1
+    fi
+    rm -rf "$dir" && mv "$tmp" "$dir"
+  fi
+  PATH="$dir/node_modules/node/bin:$PATH"
+  export PATH
+  hash -r
+}
+use_pinned_node || return 1
+
+# Node options for the long-running apps (ingest, relay), as in the images. Node 24 sizes the
+# young generation larger than 22 did, which took ingest's peak RSS under load from ~210 to
+# ~340 MB; an 8 MB semi-space brings it back to Node 22's level (docs/benchmarks.md).
+APP_NODE_OPTIONS=(--max-semi-space-size=8)
 
 # The pinned pnpm: a global one of the right version, else fetched from the npm registry.
 pnpm() {

@@ -28,8 +28,8 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-node apps/ingest/dist/main.js & pids+=($!)
-node apps/relay/dist/main.js & pids+=($!)
+node "${APP_NODE_OPTIONS[@]}" apps/ingest/dist/main.js & pids+=($!)
+node "${APP_NODE_OPTIONS[@]}" apps/relay/dist/main.js & pids+=($!)
 log "ingest on http://127.0.0.1:8080, relay health and metrics on http://127.0.0.1:9091 (Ctrl-C stops both)"
 log "send an event: curl -i -X POST localhost:8080/events -H 'content-type: application/json' -d '{\"type\":\"user.signed_up\",\"data\":{\"user_id\":\"u1\",\"email\":\"a@example.com\",\"signed_up_at\":\"2026-11-26T10:00:00Z\"}}'"
 # Either process exiting ends the run (and the trap stops the other).
