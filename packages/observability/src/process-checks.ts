@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { CheckFailure, type HealthCheck } from './health';
 
@@ -9,7 +9,8 @@ const NS_PER_MS = 1e6;
  * and the one in progress. A process whose loop is this late answers every request this late.
  */
 export class EventLoopLagMonitor {
-  private readonly histogram: IntervalHistogram;
+  // Named by what makes it: @types/node renamed the type (IntervalHistogram, ELDHistogram in 24).
+  private readonly histogram: ReturnType<typeof monitorEventLoopDelay>;
   private readonly resolutionMs: number;
   private readonly windowMs: number;
   private lastWindowP99Ns = 0;
