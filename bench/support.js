@@ -4,6 +4,7 @@
 'use strict';
 
 const { spawn, execFileSync } = require('node:child_process');
+const { randomBytes } = require('node:crypto');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -429,6 +430,27 @@ async function kafkaTopic(topic, partitions = 3) {
   };
 }
 
+/** `count` messages as the relay builds them for a backlog: same payload, same kinds of header. */
+function outboundMessages(count, destination, payload) {
+  const time = new Date();
+  return Array.from({ length: count }, (_, i) => ({
+    id: db.uuidv7(),
+    type: 'order.created',
+    source: 'bench',
+    time,
+    contentType: 'application/json',
+    destination,
+    routingKey: 'order.created',
+    key: null,
+    headers: {
+      'x-request-id': `r-${i}`,
+      'api-key': 'bench',
+      traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`,
+    },
+    payload,
+  }));
+}
+
 /** CPU used since `before` (a cpuMillis map) by the processes matching `pattern` now; new ones count from zero. */
 function cpuSince(pattern, before) {
   let total = 0;
@@ -455,6 +477,7 @@ module.exports = {
   mb,
   median,
   orderEvent,
+  outboundMessages,
   percentile,
   pidsOf,
   pg,
