@@ -21,6 +21,8 @@ import { parseAllDocuments } from 'yaml';
 import { configKeys, loadConfig, parseListenAddress, type OrchestronConfig } from '@orchestron/config';
 import { createLogger, createRegistry, ingestMetrics, relayMetrics, startOpsServer } from '@orchestron/observability';
 import { createIngestApp } from '../../apps/ingest/src/app';
+import { reportUnboundDestinations } from '../../apps/relay/src/unbound-destinations';
+import { brokersOf } from '@orchestron/routing';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const k8sRoot = path.join(repoRoot, 'deploy/k8s');
@@ -39,7 +41,8 @@ const LISTEN_KEY: Partial<Record<App, (config: OrchestronConfig) => string>> = {
 };
 /** Environment variables the manifests may set that are not configuration keys. */
 const NON_CONFIG_ENV = new Set(['ORCHESTRON_CONFIG', 'NODE_OPTIONS']);
-const OUTBOX_DEPTH_QUERY = "select count(*) from outbox where status = 'pending' and next_attempt_at <= now()";
+/** The claim's predicate (served by the partial index outbox_due_idx). */
+const DUE_ROWS = "status = 'pending' and next_attempt_at <= now()";
 
 // ---------------------------------------------------------------------------------------------
 // Loading
@@ -582,8 +585,37 @@ describe('configuration', () => {
     }
   });
 
-  it('ingest and relay agree on the broker (ingest writes the route the relay publishes)', () => {
-    expect(loadAppConfig('ingest').broker.type).toBe(loadAppConfig('relay').broker.type);
+  it('ingest and relay read one config file, made from deploy/k8s/config/orchestron.yaml', () => {
+    const shared = readFileSync(path.join(k8sRoot, 'config/orchestron.yaml'), 'utf8');
+    expect(configFileOf('ingest').text).toBe(shared);
+    expect(configFileOf('relay').text).toBe(shared);
+    // Each app has its own copy: deleting one app leaves the other's ConfigMap.
+    expect(configFileOf('ingest').configMap.metadata.name).not.toBe(configFileOf('relay').configMap.metadata.name);
+  });
+
+  it('neither app overrides a routing or broker setting through its own environment', () => {
+    const routingOrBroker = new Set(
+      keys.filter((k) => k.path.startsWith('routing.') || k.path.startsWith('broker.')).map((k) => k.env),
+    );
+    for (const app of ['ingest', 'relay'] as const) {
+      const literal = (podTemplateOf(workloadOf(app)).spec.containers[0]!.env ?? [])
+        .filter((e) => e.valueFrom === undefined && routingOrBroker.has(e.name))
+        .map((e) => e.name);
+      expect({ app, literal }).toEqual({ app, literal: [] });
+    }
+  });
+
+  it('the shared config declares a queue bound to every RabbitMQ destination it routes to', () => {
+    const config = loadAppConfig('relay');
+    const warnings: string[] = [];
+    const unbound = reportUnboundDestinations(config, { destinationUnbound: { set: () => undefined } } as never, {
+      warn: (message) => warnings.push(message),
+    });
+    expect({ unbound, warnings }).toEqual({ unbound: [], warnings: [] });
+    const { queues, bindings } = config.broker.rabbitmq.topology;
+    const binding = bindings.find((b) => b.exchange === config.routing.default_exchange);
+    expect(binding?.routing_key).toBe('#');
+    expect(queues.find((q) => q.name === binding?.queue)?.durable).toBe(true);
   });
 });
 
@@ -682,7 +714,15 @@ describe('long-running apps (ingest, relay)', () => {
     expect(scaled.triggers).toHaveLength(1);
     const trigger = scaled.triggers[0]!;
     expect(trigger.type).toBe('postgresql');
-    expect(trigger.metadata.query).toBe(OUTBOX_DEPTH_QUERY);
+    const query = /^select count\(\*\) from outbox where (.*)$/.exec(trigger.metadata.query ?? '')?.[1] ?? '';
+    expect(query).toContain(DUE_ROWS);
+    // Only rows of the brokers the relay serves: those of the shared config's routing table.
+    const served = /\bbroker in \(([^)]*)\)/
+      .exec(query)?.[1]
+      ?.split(',')
+      .map((b) => b.trim().replace(/^'|'$/g, ''));
+    const config = loadAppConfig('relay');
+    expect(served?.sort()).toEqual(brokersOf({ broker: config.broker.type, ...config.routing }).sort());
     expect(Number(trigger.metadata.targetQueryValue)).toBeGreaterThan(0);
 
     const auth = only('relay', 'TriggerAuthentication');
