@@ -4,7 +4,6 @@
  * fields included; then what the apps need from them (config keys, env names, probe paths,
  * ports, shutdown deadlines, security context).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +21,7 @@ import { configKeys, loadConfig, parseListenAddress, type OrchestronConfig } fro
 import { createLogger, createRegistry, ingestMetrics, relayMetrics, startOpsServer } from '@orchestron/observability';
 import { createIngestApp } from '../../apps/ingest/src/app';
 import { reportUnboundDestinations } from '../../apps/relay/src/unbound-destinations';
+import { configFileIn, renderKustomization, type K8sObject } from './kustomize';
 import { brokersOf } from '@orchestron/routing';
 
 const repoRoot = path.resolve(__dirname, '../..');
@@ -46,13 +46,6 @@ const DUE_ROWS = "status = 'pending' and next_attempt_at <= now()";
 
 // ---------------------------------------------------------------------------------------------
 // Loading
-
-interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  [field: string]: unknown;
-}
 
 interface Manifest {
   /** Path relative to the repository root. */
@@ -88,24 +81,13 @@ function readKustomization(dir: string): Kustomization {
   return readYamlDocuments(path.join(dir, 'kustomization.yaml'))[0] as Kustomization;
 }
 
-/**
- * Every object `kubectl kustomize <dir>` renders: what `kubectl apply -k <dir>` would send, with
- * generated ConfigMaps, components and name references resolved by kustomize itself (offline).
- * Cached per folder: the manifests do not change while the tests run.
- */
+/** Every object `kubectl kustomize <dir>` renders; cached per folder, as the files do not change. */
 const rendered = new Map<string, Manifest[]>();
 function kustomizationManifests(dir: string): Manifest[] {
   const cached = rendered.get(dir);
   if (cached) return cached;
-  const result = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', timeout: 60_000 });
-  if (result.error) throw new Error(`kubectl kustomize needs kubectl on PATH: ${result.error.message}`);
-  if (result.status !== 0)
-    throw new Error(`kubectl kustomize ${path.relative(repoRoot, dir)} failed:\n${result.stderr}`);
-  const documents = parseAllDocuments(result.stdout, { version: '1.1', prettyErrors: true });
-  const manifests = documents
-    .map((doc) => doc.toJS() as K8sObject | null)
-    .filter((object): object is K8sObject => object !== null)
-    .map((object) => ({ file: `${path.relative(repoRoot, dir)} (rendered)`, object }));
+  const file = `${path.relative(repoRoot, dir)} (rendered)`;
+  const manifests = renderKustomization(dir).map((object) => ({ file, object }));
   rendered.set(dir, manifests);
   return manifests;
 }
@@ -190,22 +172,10 @@ function workloadOf(app: App): K8sObject {
 
 /** The app's config file, as the pod sees it: ORCHESTRON_CONFIG resolved through the mount. */
 function configFileOf(app: App): { configMap: K8sObject; key: string; text: string } {
-  const pod = podTemplateOf(workloadOf(app)).spec;
-  const container = pod.containers[0]!;
-  const configPath = container.env?.find((e) => e.name === 'ORCHESTRON_CONFIG')?.value;
-  if (!configPath) throw new Error(`${app}: ORCHESTRON_CONFIG is not set`);
-  const mount = container.volumeMounts?.find((m) => configPath.startsWith(`${m.mountPath}/`));
-  if (!mount) throw new Error(`${app}: ORCHESTRON_CONFIG ${configPath} is not inside a volume mount`);
-  const volume = pod.volumes?.find((v) => v.name === mount.name);
-  if (!volume?.configMap) throw new Error(`${app}: volume ${mount.name} is not a ConfigMap`);
-  const configMap = manifestsOf(app).find(
-    (m) => m.object.kind === 'ConfigMap' && m.object.metadata.name === volume.configMap!.name,
-  )?.object;
-  if (!configMap) throw new Error(`${app}: ConfigMap ${volume.configMap.name} is not in the kustomization`);
-  const key = path.posix.relative(mount.mountPath, configPath);
-  const text = (configMap.data as Record<string, string> | undefined)?.[key];
-  if (text === undefined) throw new Error(`${app}: ConfigMap ${configMap.metadata.name} has no key ${key}`);
-  return { configMap, key, text };
+  return configFileIn(
+    manifestsOf(app).map((m) => m.object),
+    workloadOf(app),
+  );
 }
 
 function loadAppConfig(app: App): OrchestronConfig {
