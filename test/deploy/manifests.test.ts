@@ -4,6 +4,7 @@
  * fields included; then what the apps need from them (config keys, env names, probe paths,
  * ports, shutdown deadlines, security context).
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -605,6 +606,61 @@ describe('long-running apps (ingest, relay)', () => {
     if (!named) throw new Error(`probe port ${port} is not a container port`);
     return named.containerPort;
   }
+
+  it.each(SERVED)('%s: an init container of the cli image holds the pod until the schema is current', (app) => {
+    const pod = podTemplateOf(workloadOf(app)).spec;
+    expect(pod.initContainers?.map((c) => c.name)).toEqual(['wait-for-schema']);
+    const wait = pod.initContainers![0]!;
+    expect(wait.image).toMatch(/^orchestron\/cli:/);
+    expect([...(wait.command ?? []), ...(wait.args ?? [])].join(' ')).toContain(
+      'node dist/main.js migrate status --check',
+    );
+    // It checks the database the app will use, with the app's config file.
+    const container = containerOf(app);
+    const appEnv = (name: string): EnvVar | undefined => container.env?.find((e) => e.name === name);
+    expect(wait.env).toEqual([appEnv('ORCHESTRON_CONFIG'), appEnv('DATABASE_URL')]);
+    expect(wait.volumeMounts).toEqual(container.volumeMounts);
+    expect(Object.keys(wait.resources?.limits ?? {}).sort()).toEqual(['cpu', 'memory']);
+  });
+
+  it.each(SERVED)('%s: the cli image checking the schema is of the same release as the app', (app) => {
+    const tags = new Set((readKustomization(appDir(app)).images ?? []).map((i) => i.newTag));
+    expect(tags.size).toBe(1);
+  });
+
+  it('the init container waits while the schema is behind (1), and fails on any other error', async () => {
+    const wait = podTemplateOf(workloadOf('relay')).spec.initContainers![0]!;
+    const [shell, flag, script] = [...(wait.command ?? []), ...(wait.args ?? [])];
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'orchestron-wait-'));
+    try {
+      // A stand-in for `node dist/main.js migrate status --check`: answers the exit codes of
+      // ANSWERS in turn, recording each call.
+      writeFileSync(
+        path.join(dir, 'node'),
+        '#!/bin/sh\necho "$*" >> calls\nn=$(wc -l < calls)\nexit $(echo "$ANSWERS" | cut -d, -f$n)\n',
+        { mode: 0o755 },
+      );
+      const runWith = (answers: string): Promise<{ code: number | null; calls: string[] }> =>
+        new Promise((resolve) => {
+          rmSync(path.join(dir, 'calls'), { force: true });
+          const child = spawn(shell!, [flag!, script!], {
+            cwd: dir,
+            env: { PATH: `${dir}:${process.env.PATH ?? ''}`, ANSWERS: answers },
+            stdio: 'ignore',
+          });
+          child.on('exit', (code) =>
+            resolve({ code, calls: readFileSync(path.join(dir, 'calls'), 'utf8').trim().split('\n') }),
+          );
+        });
+      expect(await runWith('1,0')).toEqual({
+        code: 0,
+        calls: ['dist/main.js migrate status --check', 'dist/main.js migrate status --check'],
+      });
+      expect(await runWith('2')).toEqual({ code: 1, calls: ['dist/main.js migrate status --check'] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it.each(SERVED)('%s: startup and liveness probe /health, readiness probes /ready', (app) => {
     const container = containerOf(app);
