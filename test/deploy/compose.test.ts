@@ -232,8 +232,30 @@ describe('Dockerfile', () => {
     for (const app of ['ingest', 'relay', 'cli']) expect(stage(`app-${app}`)).toBeDefined();
   });
 
-  it('builds on node:22-alpine and deploys the app with production dependencies only', () => {
-    expect(globalArgs).toContain('NODE_IMAGE=node:22-alpine');
+  it('builds on Node 24 LTS (Alpine) pinned by digest, and says how to bump it', () => {
+    const base = globalArgs.find((arg) => arg.startsWith('NODE_IMAGE='));
+    expect(base).toMatch(/^NODE_IMAGE=node:24\.\d+\.\d+-alpine[\d.]*@sha256:[0-9a-f]{64}$/);
+    expect(read('Dockerfile')).toMatch(/# To bump it[^\n]*\n#\s+docker buildx imagetools inspect node:24-alpine/);
+  });
+
+  it('labels each image with the OCI annotations, the version and revision from build args', () => {
+    const labels = ops(stage('runtime'), 'LABEL').join(' ');
+    for (const key of ['title', 'description', 'licenses', 'version', 'revision', 'created', 'base.name']) {
+      expect({ key, labelled: labels.includes(`org.opencontainers.image.${key}=`) }).toEqual({ key, labelled: true });
+    }
+    expect(labels).toContain('org.opencontainers.image.version="${VERSION}"');
+    expect(labels).toContain('org.opencontainers.image.revision="${REVISION}"');
+    expect(ops(stage('runtime'), 'ARG')).toEqual(expect.arrayContaining(['APP', 'VERSION=dev', 'REVISION=unknown']));
+  });
+
+  it("caps Node 24's young generation (--max-semi-space-size=8) for every app", () => {
+    expect(ops(stage('runtime'), 'ENV')).toContain('NODE_OPTIONS=--max-semi-space-size=8');
+    for (const service of Object.keys(APP_SERVICES)) {
+      expect(services[service]?.environment?.NODE_OPTIONS).toBeUndefined();
+    }
+  });
+
+  it('deploys the app with production dependencies only', () => {
     expect(stage('build')?.from).toBe('${NODE_IMAGE}');
     expect(stage('runtime')?.from).toBe('${NODE_IMAGE}');
     expect(ops(stage('build'), 'RUN').join('\n')).toMatch(

@@ -662,6 +662,11 @@ describe('long-running apps (ingest, relay)', () => {
     }
   }, 30_000);
 
+  it.each(SERVED)("%s: a NODE_OPTIONS of its own keeps the image's young-generation cap", (app) => {
+    const options = containerOf(app).env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+    if (options !== undefined) expect(options.split(' ')).toContain('--max-semi-space-size=8');
+  });
+
   it.each(SERVED)('%s: startup and liveness probe /health, readiness probes /ready', (app) => {
     const container = containerOf(app);
     expect(container.startupProbe?.httpGet?.path).toBe('/health');
