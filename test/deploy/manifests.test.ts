@@ -93,6 +93,21 @@ function kustomizationManifests(dir: string): Manifest[] {
   return manifests;
 }
 
+/**
+ * Every folder under deploy/k8s that `kubectl apply -k` takes (a Kustomization, not a Component),
+ * relative to deploy/k8s: the apps, their variants, the namespace, the apps' config folders.
+ */
+function shippedFolders(dir = k8sRoot): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .flatMap((entry) => {
+      const folder = path.join(dir, entry.name);
+      const file = path.join(folder, 'kustomization.yaml');
+      const own = existsSync(file) && readKustomization(folder).kind === 'Kustomization';
+      return [...(own ? [path.relative(k8sRoot, folder)] : []), ...shippedFolders(folder)];
+    });
+}
+
 const appDir = (app: App): string => path.join(k8sRoot, app);
 const manifestsOf = (app: App): Manifest[] => kustomizationManifests(appDir(app));
 const secretExampleOf = (app: App): Manifest[] => readManifests(path.join(appDir(app), 'secret.example.yaml'));
@@ -321,6 +336,17 @@ describe('kustomizations', () => {
     expect(manifestsOf(app).filter((m) => m.object.kind === 'Namespace')).toEqual([]);
   });
 
+  it('every shipped folder renders, and only the namespace folder holds a Namespace', () => {
+    const folders = shippedFolders();
+    expect(folders).toEqual(expect.arrayContaining(['namespace', ...APPS, 'relay-hpa', 'ingest-tls']));
+    for (const folder of folders.filter((f) => f !== 'namespace')) {
+      const namespaces = kustomizationManifests(path.join(k8sRoot, folder)).filter(
+        (m) => m.object.kind === 'Namespace',
+      );
+      expect({ folder, namespaces }).toEqual({ folder, namespaces: [] });
+    }
+  });
+
   it('the namespace folder renders the orchestron Namespace and nothing else', () => {
     const objects = kustomizationManifests(path.join(k8sRoot, 'namespace')).map((m) => m.object);
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([`Namespace/${NAMESPACE}`]);
@@ -391,7 +417,8 @@ describe('kustomizations', () => {
 describe('Kubernetes schemas (offline, kubernetes-models)', () => {
   const all = (): Manifest[] => {
     const seen = new Set<string>();
-    return APPS.flatMap((app) => [...manifestsOf(app), ...secretExampleOf(app)]).filter((m) => {
+    const rendered = shippedFolders().flatMap((folder) => kustomizationManifests(path.join(k8sRoot, folder)));
+    return [...rendered, ...APPS.flatMap(secretExampleOf)].filter((m) => {
       const id = `${m.file}/${m.object.kind}/${m.object.metadata?.name}`;
       if (seen.has(id)) return false;
       seen.add(id);
@@ -851,6 +878,74 @@ describe('the apps serve the probed paths', () => {
     } finally {
       await close(server);
     }
+  });
+});
+
+describe('variants', () => {
+  const render = (folder: string): K8sObject[] =>
+    kustomizationManifests(path.join(k8sRoot, folder)).map((m) => m.object);
+  const find = (objects: K8sObject[], kind: string, name: string): K8sObject | undefined =>
+    objects.find((o) => o.kind === kind && o.metadata.name === name);
+
+  it('relay-hpa: the relay without KEDA objects, scaled by a plain HPA on CPU', () => {
+    const objects = render('relay-hpa');
+    expect(objects.filter((o) => o.apiVersion.startsWith('keda.sh/'))).toEqual([]);
+    const hpa = find(objects, 'HorizontalPodAutoscaler', 'relay');
+    expect(hpa?.apiVersion).toBe('autoscaling/v2');
+    const spec = hpa?.spec as {
+      scaleTargetRef: object;
+      minReplicas: number;
+      maxReplicas: number;
+      metrics: Array<{ type: string; resource?: { name: string } }>;
+    };
+    expect(spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'relay' });
+    expect(spec.minReplicas).toBeGreaterThanOrEqual(2);
+    expect(spec.maxReplicas).toBeGreaterThan(spec.minReplicas);
+    expect(spec.metrics).toContainEqual(
+      expect.objectContaining({ resource: expect.objectContaining({ name: 'cpu' }) }),
+    );
+    // Everything else is the relay folder's, unchanged.
+    const keda = (o: K8sObject): boolean => o.apiVersion.startsWith('keda.sh/');
+    expect(objects.filter((o) => o.kind !== 'HorizontalPodAutoscaler')).toEqual(
+      render('relay').filter((o) => !keda(o)),
+    );
+  });
+
+  /** Whether the ingest of a rendered folder serves HTTPS: api.tls.cert_file in its file or env. */
+  function servesHttps(folder: string): boolean {
+    const objects = render(folder);
+    const deployment = find(objects, 'Deployment', 'ingest')!;
+    const container = podTemplateOf(deployment).spec.containers[0]!;
+    const file = readYamlDocumentsFromText(configFileIn(objects, deployment).text) as {
+      api?: { tls?: { cert_file?: string } };
+    };
+    const env = container.env?.find((e) => e.name === 'ORCHESTRON_API_TLS_CERT_FILE')?.value;
+    return Boolean(env ?? file.api?.tls?.cert_file);
+  }
+
+  it.each(['ingest', 'ingest-tls'])('%s: every probe and the scrape use the scheme api.tls gives', (folder) => {
+    const deployment = find(render(folder), 'Deployment', 'ingest')!;
+    const template = podTemplateOf(deployment);
+    const container = template.spec.containers[0]!;
+    const scheme = servesHttps(folder) ? 'HTTPS' : 'HTTP';
+    for (const probe of [container.startupProbe, container.livenessProbe, container.readinessProbe]) {
+      expect((probe?.httpGet as { scheme?: string } | undefined)?.scheme ?? 'HTTP').toBe(scheme);
+    }
+    const annotations = (template.metadata as { annotations?: Record<string, string> }).annotations ?? {};
+    expect((annotations['prometheus.io/scheme'] ?? 'http').toUpperCase()).toBe(scheme);
+  });
+
+  it('ingest-tls: serves HTTPS with the certificate and key of the ingest-tls Secret', () => {
+    expect(servesHttps('ingest-tls')).toBe(true);
+    const pod = podTemplateOf(find(render('ingest-tls'), 'Deployment', 'ingest')!).spec;
+    const container = pod.containers[0]!;
+    const volume = pod.volumes?.find(
+      (v) => (v.secret as { secretName?: string } | undefined)?.secretName === 'ingest-tls',
+    );
+    const mount = container.volumeMounts?.find((m) => m.name === volume?.name);
+    const env = (name: string): string | undefined => container.env?.find((e) => e.name === name)?.value;
+    expect(env('ORCHESTRON_API_TLS_CERT_FILE')).toBe(`${mount?.mountPath}/tls.crt`);
+    expect(env('ORCHESTRON_API_TLS_KEY_FILE')).toBe(`${mount?.mountPath}/tls.key`);
   });
 });
 
