@@ -4,6 +4,7 @@
  * (@prometheus-io/lezer-promql), and every metric it selects must exist in a registry built
  * from packages/observability, with the right type for the function applied to it.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { parser as PromQLParser } from '@prometheus-io/lezer-promql' with { 'resolution-mode': 'import' };
@@ -366,7 +367,7 @@ describe('Prometheus alert rules', () => {
       }
       expect({ where, runbook: rule.annotations?.runbook_url }).toEqual({
         where,
-        runbook: expect.stringMatching(/^docs\/operations\.md#[a-z0-9-]+$/),
+        runbook: expect.stringMatching(/^https:\/\/orchestron\.dev\/docs\/operations\.md#[a-z0-9-]+$/),
       });
     }
   });
@@ -409,6 +410,29 @@ describe('Prometheus alert rules', () => {
         absent: true,
       });
     }
+  });
+
+  it('move every runbook link, and nothing else, to another docs base with with-runbook-base.js', () => {
+    const script = path.join(repoRoot, 'deploy/prometheus/with-runbook-base.js');
+    const moved = spawnSync(process.execPath, [script, 'https://git.example.com/ops/orchestron/blob/main/docs/'], {
+      encoding: 'utf8',
+    });
+    expect(moved.status).toBe(0);
+    const shipped = allRules(readRules());
+    const rules = allRules(parseYaml(moved.stdout) as RuleFile);
+    expect(rules.map((r) => r.annotations?.runbook_url)).toEqual(
+      shipped.map((r) =>
+        r.annotations?.runbook_url?.replace(
+          'https://orchestron.dev/docs/',
+          'https://git.example.com/ops/orchestron/blob/main/docs/',
+        ),
+      ),
+    );
+    const withoutLinks = (list: Rule[]): Rule[] =>
+      list.map((r) => ({ ...r, annotations: { ...r.annotations, runbook_url: '' } }));
+    expect(withoutLinks(rules)).toEqual(withoutLinks(shipped));
+    const refused = spawnSync(process.execPath, [script, 'not a url'], { encoding: 'utf8' });
+    expect({ status: refused.status, stdout: refused.stdout }).toEqual({ status: 2, stdout: '' });
   });
 
   it('link each alert to its own runbook section, which exists once docs/operations.md does', () => {
