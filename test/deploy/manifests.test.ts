@@ -4,7 +4,7 @@
  * fields included; then what the apps need from them (config keys, env names, probe paths,
  * ports, shutdown deadlines, security context).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +15,7 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { ConfigMap, Namespace, Pod, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 import { configKeys, loadConfig, parseListenAddress, type OrchestronConfig } from '@orchestron/config';
@@ -946,6 +946,53 @@ describe('variants', () => {
     const env = (name: string): string | undefined => container.env?.find((e) => e.name === name)?.value;
     expect(env('ORCHESTRON_API_TLS_CERT_FILE')).toBe(`${mount?.mountPath}/tls.crt`);
     expect(env('ORCHESTRON_API_TLS_KEY_FILE')).toBe(`${mount?.mountPath}/tls.key`);
+  });
+});
+
+describe('deploy/k8s/orchestron-cli.sh', () => {
+  it('runs the command, arguments intact, in a pod of the cli image that the restricted namespace admits', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'orchestron-cli-'));
+    try {
+      // A stand-in kubectl that prints its arguments, one a line.
+      writeFileSync(path.join(dir, 'kubectl'), '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n', {
+        mode: 0o755,
+      });
+      const result = spawnSync('bash', [path.join(k8sRoot, 'orchestron-cli.sh'), 'dlq', 'list', '--type', 'a"b\\c'], {
+        encoding: 'utf8',
+        env: {
+          PATH: `${dir}:${process.env.PATH ?? ''}`,
+          ORCHESTRON_CLI_IMAGE: 'registry.example/orchestron/cli:1.2.3',
+        },
+      });
+      expect(result.status).toBe(0);
+      const args = result.stdout.trim().split('\n');
+      expect(args.slice(0, 3)).toEqual(['--namespace', NAMESPACE, 'run']);
+      expect(args).toEqual(
+        expect.arrayContaining(['--rm', '--restart=Never', '--image=registry.example/orchestron/cli:1.2.3']),
+      );
+      const overrides = JSON.parse(args.find((a) => a.startsWith('--overrides='))!.slice('--overrides='.length)) as {
+        spec: PodSpec;
+      };
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'cli', namespace: NAMESPACE }, ...overrides };
+      expect(() => new Pod(pod as never).validate()).not.toThrow();
+      const container = overrides.spec.containers[0]!;
+      expect(container.args).toEqual(['dlq', 'list', '--type', 'a"b\\c']);
+      expect(overrides.spec.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(container.securityContext).toMatchObject({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
+      expect(container.env?.map((e) => e.valueFrom?.secretKeyRef)).toEqual([
+        expect.objectContaining({ name: 'relay-secrets', key: 'DATABASE_URL' }),
+        expect.objectContaining({ name: 'relay-secrets', key: 'AMQP_URL' }),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
