@@ -435,6 +435,17 @@ describe('Prometheus alert rules', () => {
     expect({ status: refused.status, stdout: refused.stdout }).toEqual({ status: 2, stdout: '' });
   });
 
+  it('are each listed, with severity, in the alert table of docs/operations.md', () => {
+    const runbook = readFileSync(runbookFile, 'utf8');
+    for (const rule of allRules(readRules())) {
+      const row = runbook.split('\n').find((line) => line.startsWith(`| \`${rule.alert}\` |`));
+      expect({ alert: rule.alert, severity: row?.split('|')[2]?.trim() }).toEqual({
+        alert: rule.alert,
+        severity: rule.labels?.severity,
+      });
+    }
+  });
+
   it('link each alert to its own runbook section, which exists once docs/operations.md does', () => {
     const urls = allRules(readRules()).map((r) => r.annotations?.runbook_url ?? '');
     expect(new Set(urls).size).toBe(urls.length);
