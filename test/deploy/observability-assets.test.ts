@@ -316,6 +316,10 @@ describe('Grafana dashboard', () => {
       }
     }
     expect(joined).toMatch(/histogram_quantile\(0\.99, [^\n]*publish_duration_seconds_bucket/);
+    // Rows of a broker no relay serves, as the OutboxRowsUnserved alert sees them.
+    expect(joined).toContain(
+      'max by (broker) (orchestron_outbox_pending) unless on (broker) max by (broker) (orchestron_relay_serves_broker) == 1',
+    );
   });
 });
 
