@@ -6,8 +6,19 @@
 # The build stage compiles only the app and the packages it uses; `pnpm deploy --prod` copies
 # the app with its production dependencies (workspace packages included) into /out. The final
 # stage is the app's own (app-ingest, app-relay, app-cli): its port, HEALTHCHECK and command.
+#
+# Labels (OCI image annotations): pass what the build knows, e.g.
+#   --build-arg VERSION=0.2.0 --build-arg REVISION=$(git rev-parse HEAD) \
+#   --build-arg CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 ARG APP=ingest
-ARG NODE_IMAGE=node:22-alpine
+# Node 24 LTS, pinned by digest: every build starts from the same base, byte for byte, until
+# someone moves it on purpose. The tag says what it is; the digest is what is pulled. This is
+# the multi-platform index digest of node:24.21.0-alpine3.24 as pinned in several public
+# repositories' Dockerfiles in December 2026 (a code search for "node:24.21.0-alpine3.24@sha256").
+# To bump it, take the newest 24.x Alpine tag and its index digest from the registry:
+#   docker buildx imagetools inspect node:24-alpine     # "Digest:" of the index; the tag it resolves to
+# then replace tag and digest below in one commit (and note the Node version in the release notes).
+ARG NODE_IMAGE=node:24.21.0-alpine3.24@sha256:ebfe2f90462722a7a4de65e91990e97fe0d401c70e0e762c5b53302f905ec1c1
 
 FROM ${NODE_IMAGE} AS build
 ARG APP
@@ -24,7 +35,27 @@ RUN pnpm install --frozen-lockfile --offline \
 
 # Shared by the three apps. Files stay owned by root: the app (user node) can read, not change them.
 FROM ${NODE_IMAGE} AS runtime
+ARG APP
+ARG NODE_IMAGE
+ARG VERSION=dev
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="orchestron-${APP}" \
+      org.opencontainers.image.description="Orchestron ${APP}: webhook ingest, transactional outbox, relay to Kafka or RabbitMQ" \
+      org.opencontainers.image.url="https://orchestron.dev" \
+      org.opencontainers.image.documentation="https://orchestron.dev/docs" \
+      org.opencontainers.image.vendor="Orchestron" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.base.name="${NODE_IMAGE}"
 ENV NODE_ENV=production
+# Node 24's young generation is larger by default: under load ingest's RSS rose from about
+# 210 MB (Node 22) to 340 MB, and back to 213 MB with 8 MB semi-spaces, with no loss of batch
+# rate (docs/benchmarks.md). A NODE_OPTIONS set at run time replaces this one: keep the flag
+# there too (the Kubernetes Deployments do).
+ENV NODE_OPTIONS=--max-semi-space-size=8
 WORKDIR /app
 COPY --from=build /out /app
 USER node

@@ -11,7 +11,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { configKeys } from '@orchestron/config';
+import { configKeys, loadConfig } from '@orchestron/config';
+import { reportUnboundDestinations } from '../../apps/relay/src/unbound-destinations';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const read = (file: string): string => readFileSync(path.join(repoRoot, file), 'utf8');
@@ -177,11 +178,50 @@ describe('docker-compose.yml', () => {
   });
 
   it('sets only environment variables the apps read', () => {
-    const known = new Set(configKeys().map((key) => key.env));
+    const known = new Set([...configKeys().map((key) => key.env), 'ORCHESTRON_CONFIG']);
     for (const service of Object.keys(APP_SERVICES)) {
       const unknown = Object.keys(services[service]?.environment ?? {}).filter((name) => !known.has(name));
       expect({ service, unknown }).toEqual({ service, unknown: [] });
     }
+  });
+  /** The file a service reads as its config: ORCHESTRON_CONFIG, through the mount that holds it. */
+  function configFileOf(service: string): string | undefined {
+    const target = services[service]?.environment?.ORCHESTRON_CONFIG;
+    const mount = services[service]?.volumes?.find((v) => v.split(':')[1] === target);
+    return mount?.split(':')[0];
+  }
+
+  /** The value compose gives `${NAME:-default}` when NAME is not set in the shell. */
+  const interpolated = (value: string): string => value.replace(/\$\{\w+:-([^}]*)\}/g, '$1');
+
+  it('gives ingest and relay one config file and one environment for routing and brokers', () => {
+    expect(configFileOf('ingest')).toBe('./deploy/docker/orchestron.yaml');
+    expect(configFileOf('relay')).toBe(configFileOf('ingest'));
+    const routingOrBroker = configKeys()
+      .filter((k) => k.path.startsWith('routing.') || k.path.startsWith('broker.'))
+      .map((k) => k.env);
+    const settings = (service: string): Record<string, string> =>
+      Object.fromEntries(
+        Object.entries(services[service]?.environment ?? {}).filter(([name]) => routingOrBroker.includes(name)),
+      );
+    expect(settings('relay')).toEqual(settings('ingest'));
+  });
+
+  it('declares a durable queue bound to every RabbitMQ exchange the shared config routes to', () => {
+    const env = Object.fromEntries(
+      Object.entries(services.relay?.environment ?? {}).map(([name, value]) => [name, interpolated(String(value))]),
+    );
+    const config = loadConfig({ file: path.join(repoRoot, configFileOf('relay') ?? ''), env });
+    expect(config.broker.type).toBe('rabbitmq');
+    const unbound = reportUnboundDestinations(config, { destinationUnbound: { set: () => undefined } } as never, {
+      warn: () => undefined,
+    });
+    expect(unbound).toEqual([]);
+    const binding = config.broker.rabbitmq.topology.bindings.find(
+      (b) => b.exchange === config.routing.default_exchange,
+    );
+    expect(binding?.routing_key).toBe('#');
+    expect(config.broker.rabbitmq.topology.queues.find((q) => q.name === binding?.queue)?.durable).toBe(true);
   });
 });
 
@@ -192,8 +232,30 @@ describe('Dockerfile', () => {
     for (const app of ['ingest', 'relay', 'cli']) expect(stage(`app-${app}`)).toBeDefined();
   });
 
-  it('builds on node:22-alpine and deploys the app with production dependencies only', () => {
-    expect(globalArgs).toContain('NODE_IMAGE=node:22-alpine');
+  it('builds on Node 24 LTS (Alpine) pinned by digest, and says how to bump it', () => {
+    const base = globalArgs.find((arg) => arg.startsWith('NODE_IMAGE='));
+    expect(base).toMatch(/^NODE_IMAGE=node:24\.\d+\.\d+-alpine[\d.]*@sha256:[0-9a-f]{64}$/);
+    expect(read('Dockerfile')).toMatch(/# To bump it[^\n]*\n#\s+docker buildx imagetools inspect node:24-alpine/);
+  });
+
+  it('labels each image with the OCI annotations, the version and revision from build args', () => {
+    const labels = ops(stage('runtime'), 'LABEL').join(' ');
+    for (const key of ['title', 'description', 'licenses', 'version', 'revision', 'created', 'base.name']) {
+      expect({ key, labelled: labels.includes(`org.opencontainers.image.${key}=`) }).toEqual({ key, labelled: true });
+    }
+    expect(labels).toContain('org.opencontainers.image.version="${VERSION}"');
+    expect(labels).toContain('org.opencontainers.image.revision="${REVISION}"');
+    expect(ops(stage('runtime'), 'ARG')).toEqual(expect.arrayContaining(['APP', 'VERSION=dev', 'REVISION=unknown']));
+  });
+
+  it("caps Node 24's young generation (--max-semi-space-size=8) for every app", () => {
+    expect(ops(stage('runtime'), 'ENV')).toContain('NODE_OPTIONS=--max-semi-space-size=8');
+    for (const service of Object.keys(APP_SERVICES)) {
+      expect(services[service]?.environment?.NODE_OPTIONS).toBeUndefined();
+    }
+  });
+
+  it('deploys the app with production dependencies only', () => {
     expect(stage('build')?.from).toBe('${NODE_IMAGE}');
     expect(stage('runtime')?.from).toBe('${NODE_IMAGE}');
     expect(ops(stage('build'), 'RUN').join('\n')).toMatch(

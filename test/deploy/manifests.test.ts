@@ -4,6 +4,7 @@
  * fields included; then what the apps need from them (config keys, env names, probe paths,
  * ports, shutdown deadlines, security context).
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,12 +15,15 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
-import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { ConfigMap, Namespace, Pod, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 import { configKeys, loadConfig, parseListenAddress, type OrchestronConfig } from '@orchestron/config';
 import { createLogger, createRegistry, ingestMetrics, relayMetrics, startOpsServer } from '@orchestron/observability';
 import { createIngestApp } from '../../apps/ingest/src/app';
+import { reportUnboundDestinations } from '../../apps/relay/src/unbound-destinations';
+import { configFileIn, renderKustomization, type K8sObject } from './kustomize';
+import { brokersOf } from '@orchestron/routing';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const k8sRoot = path.join(repoRoot, 'deploy/k8s');
@@ -38,17 +42,11 @@ const LISTEN_KEY: Partial<Record<App, (config: OrchestronConfig) => string>> = {
 };
 /** Environment variables the manifests may set that are not configuration keys. */
 const NON_CONFIG_ENV = new Set(['ORCHESTRON_CONFIG', 'NODE_OPTIONS']);
-const OUTBOX_DEPTH_QUERY = "select count(*) from outbox where status = 'pending' and next_attempt_at <= now()";
+/** The claim's predicate (served by the partial index outbox_due_idx). */
+const DUE_ROWS = "status = 'pending' and next_attempt_at <= now()";
 
 // ---------------------------------------------------------------------------------------------
 // Loading
-
-interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  [field: string]: unknown;
-}
 
 interface Manifest {
   /** Path relative to the repository root. */
@@ -84,12 +82,30 @@ function readKustomization(dir: string): Kustomization {
   return readYamlDocuments(path.join(dir, 'kustomization.yaml'))[0] as Kustomization;
 }
 
-/** Every object a kustomization renders, following directory resources (one level or more). */
+/** Every object `kubectl kustomize <dir>` renders; cached per folder, as the files do not change. */
+const rendered = new Map<string, Manifest[]>();
 function kustomizationManifests(dir: string): Manifest[] {
-  return (readKustomization(dir).resources ?? []).flatMap((resource) => {
-    const target = path.join(dir, resource);
-    return statSync(target).isDirectory() ? kustomizationManifests(target) : readManifests(target);
-  });
+  const cached = rendered.get(dir);
+  if (cached) return cached;
+  const file = `${path.relative(repoRoot, dir)} (rendered)`;
+  const manifests = renderKustomization(dir).map((object) => ({ file, object }));
+  rendered.set(dir, manifests);
+  return manifests;
+}
+
+/**
+ * Every folder under deploy/k8s that `kubectl apply -k` takes (a Kustomization, not a Component),
+ * relative to deploy/k8s: the apps, their variants, the namespace, the apps' config folders.
+ */
+function shippedFolders(dir = k8sRoot): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .flatMap((entry) => {
+      const folder = path.join(dir, entry.name);
+      const file = path.join(folder, 'kustomization.yaml');
+      const own = existsSync(file) && readKustomization(folder).kind === 'Kustomization';
+      return [...(own ? [path.relative(k8sRoot, folder)] : []), ...shippedFolders(folder)];
+    });
 }
 
 const appDir = (app: App): string => path.join(k8sRoot, app);
@@ -172,22 +188,10 @@ function workloadOf(app: App): K8sObject {
 
 /** The app's config file, as the pod sees it: ORCHESTRON_CONFIG resolved through the mount. */
 function configFileOf(app: App): { configMap: K8sObject; key: string; text: string } {
-  const pod = podTemplateOf(workloadOf(app)).spec;
-  const container = pod.containers[0]!;
-  const configPath = container.env?.find((e) => e.name === 'ORCHESTRON_CONFIG')?.value;
-  if (!configPath) throw new Error(`${app}: ORCHESTRON_CONFIG is not set`);
-  const mount = container.volumeMounts?.find((m) => configPath.startsWith(`${m.mountPath}/`));
-  if (!mount) throw new Error(`${app}: ORCHESTRON_CONFIG ${configPath} is not inside a volume mount`);
-  const volume = pod.volumes?.find((v) => v.name === mount.name);
-  if (!volume?.configMap) throw new Error(`${app}: volume ${mount.name} is not a ConfigMap`);
-  const configMap = manifestsOf(app).find(
-    (m) => m.object.kind === 'ConfigMap' && m.object.metadata.name === volume.configMap!.name,
-  )?.object;
-  if (!configMap) throw new Error(`${app}: ConfigMap ${volume.configMap.name} is not in the kustomization`);
-  const key = path.posix.relative(mount.mountPath, configPath);
-  const text = (configMap.data as Record<string, string> | undefined)?.[key];
-  if (text === undefined) throw new Error(`${app}: ConfigMap ${configMap.metadata.name} has no key ${key}`);
-  return { configMap, key, text };
+  return configFileIn(
+    manifestsOf(app).map((m) => m.object),
+    workloadOf(app),
+  );
 }
 
 function loadAppConfig(app: App): OrchestronConfig {
@@ -326,10 +330,40 @@ describe('kustomizations', () => {
       expect(existsSync(target) ? resource : `${resource} (missing)`).toBe(resource);
       if (statSync(target).isDirectory()) expect(existsSync(path.join(target, 'kustomization.yaml'))).toBe(true);
     }
-    // The shared namespace comes along, so the app applies on an empty cluster.
-    expect(manifestsOf(app).some((m) => m.object.kind === 'Namespace' && m.object.metadata.name === NAMESPACE)).toBe(
-      true,
-    );
+  });
+
+  it.each(APPS)('%s: renders no Namespace, so deleting the app never deletes the namespace', (app) => {
+    expect(manifestsOf(app).filter((m) => m.object.kind === 'Namespace')).toEqual([]);
+  });
+
+  it('every shipped folder renders, and only the namespace folder holds a Namespace', () => {
+    const folders = shippedFolders();
+    expect(folders).toEqual(expect.arrayContaining(['namespace', ...APPS, 'relay-hpa', 'ingest-tls']));
+    for (const folder of folders.filter((f) => f !== 'namespace')) {
+      const namespaces = kustomizationManifests(path.join(k8sRoot, folder)).filter(
+        (m) => m.object.kind === 'Namespace',
+      );
+      expect({ folder, namespaces }).toEqual({ folder, namespaces: [] });
+    }
+  });
+
+  it('the namespace folder renders the orchestron Namespace and nothing else', () => {
+    const objects = kustomizationManifests(path.join(k8sRoot, 'namespace')).map((m) => m.object);
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([`Namespace/${NAMESPACE}`]);
+  });
+
+  it('no object belongs to two app folders: applying or deleting one never touches another', () => {
+    const owner = new Map<string, string>();
+    const shared: string[] = [];
+    for (const app of APPS) {
+      for (const { object } of manifestsOf(app)) {
+        const id = `${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`;
+        const first = owner.get(id);
+        if (first && first !== app) shared.push(`${id} (${first} and ${app})`);
+        owner.set(id, first ?? app);
+      }
+    }
+    expect(shared).toEqual([]);
   });
 
   it.each(APPS)('%s: every manifest file is listed, and the secret example is not', (app) => {
@@ -343,20 +377,48 @@ describe('kustomizations', () => {
     expect(unlisted).toEqual([]);
   });
 
-  it.each(APPS)('%s: the image is pinned to a tag in `images:` and used by the workload', (app) => {
+  it.each(APPS)('%s: every container image comes from `images:`, named (newName) and pinned (newTag)', (app) => {
     const images = readKustomization(appDir(app)).images ?? [];
-    const entry = images.find((i) => i.name === IMAGES[app]);
-    expect(entry?.newTag).toMatch(/^[\w][\w.-]{0,127}$/);
-    const used = podTemplateOf(workloadOf(app)).spec.containers.map((c) => c.image);
-    expect(used).toEqual([IMAGES[app]]);
-    for (const image of used) expect(images.map((i) => i.name)).toContain(image);
+    const pod = podTemplateOf(workloadOf(app)).spec;
+    const used = [...pod.containers, ...(pod.initContainers ?? [])].map((c) => c.image);
+    expect(used.length).toBeGreaterThan(0);
+    const expected = images.map((i) => `${i.newName}:${i.newTag}`);
+    expect(images.map((i) => i.name)).toContain(IMAGES[app]);
+    for (const entry of images) {
+      expect(entry.newName).toBe(entry.name);
+      expect(entry.newTag).toMatch(/^[\w][\w.-]{0,127}$/);
+    }
+    for (const image of used) expect(expected).toContain(image);
+  });
+
+  it.each(APPS)('%s: an overlay that sets a registry with newName moves every container to it', (app) => {
+    const overlay = mkdtempSync(path.join(os.tmpdir(), 'orchestron-overlay-'));
+    try {
+      const images = readKustomization(appDir(app)).images ?? [];
+      writeFileSync(
+        path.join(overlay, 'kustomization.yaml'),
+        JSON.stringify({
+          apiVersion: 'kustomize.config.k8s.io/v1beta1',
+          kind: 'Kustomization',
+          resources: [path.relative(overlay, appDir(app))],
+          images: images.map((i) => ({ name: i.newName, newName: `registry.example:5000/${i.name}`, newTag: '9.9.9' })),
+        }),
+      );
+      const workload = kustomizationManifests(overlay).find((m) => ['Deployment', 'Job'].includes(m.object.kind))!;
+      const pod = podTemplateOf(workload.object).spec;
+      const used = [...pod.containers, ...(pod.initContainers ?? [])].map((c) => c.image);
+      for (const image of used) expect(image).toMatch(/^registry\.example:5000\/orchestron\/[a-z]+:9\.9\.9$/);
+    } finally {
+      rmSync(overlay, { recursive: true, force: true });
+    }
   });
 });
 
 describe('Kubernetes schemas (offline, kubernetes-models)', () => {
   const all = (): Manifest[] => {
     const seen = new Set<string>();
-    return APPS.flatMap((app) => [...manifestsOf(app), ...secretExampleOf(app)]).filter((m) => {
+    const rendered = shippedFolders().flatMap((folder) => kustomizationManifests(path.join(k8sRoot, folder)));
+    return [...rendered, ...APPS.flatMap(secretExampleOf)].filter((m) => {
       const id = `${m.file}/${m.object.kind}/${m.object.metadata?.name}`;
       if (seen.has(id)) return false;
       seen.add(id);
@@ -521,8 +583,37 @@ describe('configuration', () => {
     }
   });
 
-  it('ingest and relay agree on the broker (ingest writes the route the relay publishes)', () => {
-    expect(loadAppConfig('ingest').broker.type).toBe(loadAppConfig('relay').broker.type);
+  it('ingest and relay read one config file, made from deploy/k8s/config/orchestron.yaml', () => {
+    const shared = readFileSync(path.join(k8sRoot, 'config/orchestron.yaml'), 'utf8');
+    expect(configFileOf('ingest').text).toBe(shared);
+    expect(configFileOf('relay').text).toBe(shared);
+    // Each app has its own copy: deleting one app leaves the other's ConfigMap.
+    expect(configFileOf('ingest').configMap.metadata.name).not.toBe(configFileOf('relay').configMap.metadata.name);
+  });
+
+  it('neither app overrides a routing or broker setting through its own environment', () => {
+    const routingOrBroker = new Set(
+      keys.filter((k) => k.path.startsWith('routing.') || k.path.startsWith('broker.')).map((k) => k.env),
+    );
+    for (const app of ['ingest', 'relay'] as const) {
+      const literal = (podTemplateOf(workloadOf(app)).spec.containers[0]!.env ?? [])
+        .filter((e) => e.valueFrom === undefined && routingOrBroker.has(e.name))
+        .map((e) => e.name);
+      expect({ app, literal }).toEqual({ app, literal: [] });
+    }
+  });
+
+  it('the shared config declares a queue bound to every RabbitMQ destination it routes to', () => {
+    const config = loadAppConfig('relay');
+    const warnings: string[] = [];
+    const unbound = reportUnboundDestinations(config, { destinationUnbound: { set: () => undefined } } as never, {
+      warn: (message) => warnings.push(message),
+    });
+    expect({ unbound, warnings }).toEqual({ unbound: [], warnings: [] });
+    const { queues, bindings } = config.broker.rabbitmq.topology;
+    const binding = bindings.find((b) => b.exchange === config.routing.default_exchange);
+    expect(binding?.routing_key).toBe('#');
+    expect(queues.find((q) => q.name === binding?.queue)?.durable).toBe(true);
   });
 });
 
@@ -542,6 +633,66 @@ describe('long-running apps (ingest, relay)', () => {
     if (!named) throw new Error(`probe port ${port} is not a container port`);
     return named.containerPort;
   }
+
+  it.each(SERVED)('%s: an init container of the cli image holds the pod until the schema is current', (app) => {
+    const pod = podTemplateOf(workloadOf(app)).spec;
+    expect(pod.initContainers?.map((c) => c.name)).toEqual(['wait-for-schema']);
+    const wait = pod.initContainers![0]!;
+    expect(wait.image).toMatch(/^orchestron\/cli:/);
+    expect([...(wait.command ?? []), ...(wait.args ?? [])].join(' ')).toContain(
+      'node dist/main.js migrate status --check',
+    );
+    // It checks the database the app will use, with the app's config file.
+    const container = containerOf(app);
+    const appEnv = (name: string): EnvVar | undefined => container.env?.find((e) => e.name === name);
+    expect(wait.env).toEqual([appEnv('ORCHESTRON_CONFIG'), appEnv('DATABASE_URL')]);
+    expect(wait.volumeMounts).toEqual(container.volumeMounts);
+    expect(Object.keys(wait.resources?.limits ?? {}).sort()).toEqual(['cpu', 'memory']);
+  });
+
+  it.each(SERVED)('%s: the cli image checking the schema is of the same release as the app', (app) => {
+    const tags = new Set((readKustomization(appDir(app)).images ?? []).map((i) => i.newTag));
+    expect(tags.size).toBe(1);
+  });
+
+  it('the init container waits while the schema is behind (1), and fails on any other error', async () => {
+    const wait = podTemplateOf(workloadOf('relay')).spec.initContainers![0]!;
+    const [shell, flag, script] = [...(wait.command ?? []), ...(wait.args ?? [])];
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'orchestron-wait-'));
+    try {
+      // A stand-in for `node dist/main.js migrate status --check`: answers the exit codes of
+      // ANSWERS in turn, recording each call.
+      writeFileSync(
+        path.join(dir, 'node'),
+        '#!/bin/sh\necho "$*" >> calls\nn=$(wc -l < calls)\nexit $(echo "$ANSWERS" | cut -d, -f$n)\n',
+        { mode: 0o755 },
+      );
+      const runWith = (answers: string): Promise<{ code: number | null; calls: string[] }> =>
+        new Promise((resolve) => {
+          rmSync(path.join(dir, 'calls'), { force: true });
+          const child = spawn(shell!, [flag!, script!], {
+            cwd: dir,
+            env: { PATH: `${dir}:${process.env.PATH ?? ''}`, ANSWERS: answers },
+            stdio: 'ignore',
+          });
+          child.on('exit', (code) =>
+            resolve({ code, calls: readFileSync(path.join(dir, 'calls'), 'utf8').trim().split('\n') }),
+          );
+        });
+      expect(await runWith('1,0')).toEqual({
+        code: 0,
+        calls: ['dist/main.js migrate status --check', 'dist/main.js migrate status --check'],
+      });
+      expect(await runWith('2')).toEqual({ code: 1, calls: ['dist/main.js migrate status --check'] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it.each(SERVED)("%s: a NODE_OPTIONS of its own keeps the image's young-generation cap", (app) => {
+    const options = containerOf(app).env?.find((e) => e.name === 'NODE_OPTIONS')?.value;
+    if (options !== undefined) expect(options.split(' ')).toContain('--max-semi-space-size=8');
+  });
 
   it.each(SERVED)('%s: startup and liveness probe /health, readiness probes /ready', (app) => {
     const container = containerOf(app);
@@ -621,7 +772,15 @@ describe('long-running apps (ingest, relay)', () => {
     expect(scaled.triggers).toHaveLength(1);
     const trigger = scaled.triggers[0]!;
     expect(trigger.type).toBe('postgresql');
-    expect(trigger.metadata.query).toBe(OUTBOX_DEPTH_QUERY);
+    const query = /^select count\(\*\) from outbox where (.*)$/.exec(trigger.metadata.query ?? '')?.[1] ?? '';
+    expect(query).toContain(DUE_ROWS);
+    // Only rows of the brokers the relay serves: those of the shared config's routing table.
+    const served = /\bbroker in \(([^)]*)\)/
+      .exec(query)?.[1]
+      ?.split(',')
+      .map((b) => b.trim().replace(/^'|'$/g, ''));
+    const config = loadAppConfig('relay');
+    expect(served?.sort()).toEqual(brokersOf({ broker: config.broker.type, ...config.routing }).sort());
     expect(Number(trigger.metadata.targetQueryValue)).toBeGreaterThan(0);
 
     const auth = only('relay', 'TriggerAuthentication');
@@ -652,7 +811,7 @@ describe('migrate Job', () => {
     const pod = podTemplateOf(job).spec;
     expect(['Never', 'OnFailure']).toContain(pod.restartPolicy);
     const container = pod.containers[0]!;
-    expect(container.image).toBe('orchestron/cli');
+    expect(container.image).toMatch(/^orchestron\/cli:/);
     // The image's entrypoint is `node dist/main.js`; args are the command line.
     expect(container.command).toBeUndefined();
     expect(container.args).toEqual(['migrate', 'latest']);
@@ -718,6 +877,121 @@ describe('the apps serve the probed paths', () => {
       }
     } finally {
       await close(server);
+    }
+  });
+});
+
+describe('variants', () => {
+  const render = (folder: string): K8sObject[] =>
+    kustomizationManifests(path.join(k8sRoot, folder)).map((m) => m.object);
+  const find = (objects: K8sObject[], kind: string, name: string): K8sObject | undefined =>
+    objects.find((o) => o.kind === kind && o.metadata.name === name);
+
+  it('relay-hpa: the relay without KEDA objects, scaled by a plain HPA on CPU', () => {
+    const objects = render('relay-hpa');
+    expect(objects.filter((o) => o.apiVersion.startsWith('keda.sh/'))).toEqual([]);
+    const hpa = find(objects, 'HorizontalPodAutoscaler', 'relay');
+    expect(hpa?.apiVersion).toBe('autoscaling/v2');
+    const spec = hpa?.spec as {
+      scaleTargetRef: object;
+      minReplicas: number;
+      maxReplicas: number;
+      metrics: Array<{ type: string; resource?: { name: string } }>;
+    };
+    expect(spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'relay' });
+    expect(spec.minReplicas).toBeGreaterThanOrEqual(2);
+    expect(spec.maxReplicas).toBeGreaterThan(spec.minReplicas);
+    expect(spec.metrics).toContainEqual(
+      expect.objectContaining({ resource: expect.objectContaining({ name: 'cpu' }) }),
+    );
+    // Everything else is the relay folder's, unchanged.
+    const keda = (o: K8sObject): boolean => o.apiVersion.startsWith('keda.sh/');
+    expect(objects.filter((o) => o.kind !== 'HorizontalPodAutoscaler')).toEqual(
+      render('relay').filter((o) => !keda(o)),
+    );
+  });
+
+  /** Whether the ingest of a rendered folder serves HTTPS: api.tls.cert_file in its file or env. */
+  function servesHttps(folder: string): boolean {
+    const objects = render(folder);
+    const deployment = find(objects, 'Deployment', 'ingest')!;
+    const container = podTemplateOf(deployment).spec.containers[0]!;
+    const file = readYamlDocumentsFromText(configFileIn(objects, deployment).text) as {
+      api?: { tls?: { cert_file?: string } };
+    };
+    const env = container.env?.find((e) => e.name === 'ORCHESTRON_API_TLS_CERT_FILE')?.value;
+    return Boolean(env ?? file.api?.tls?.cert_file);
+  }
+
+  it.each(['ingest', 'ingest-tls'])('%s: every probe and the scrape use the scheme api.tls gives', (folder) => {
+    const deployment = find(render(folder), 'Deployment', 'ingest')!;
+    const template = podTemplateOf(deployment);
+    const container = template.spec.containers[0]!;
+    const scheme = servesHttps(folder) ? 'HTTPS' : 'HTTP';
+    for (const probe of [container.startupProbe, container.livenessProbe, container.readinessProbe]) {
+      expect((probe?.httpGet as { scheme?: string } | undefined)?.scheme ?? 'HTTP').toBe(scheme);
+    }
+    const annotations = (template.metadata as { annotations?: Record<string, string> }).annotations ?? {};
+    expect((annotations['prometheus.io/scheme'] ?? 'http').toUpperCase()).toBe(scheme);
+  });
+
+  it('ingest-tls: serves HTTPS with the certificate and key of the ingest-tls Secret', () => {
+    expect(servesHttps('ingest-tls')).toBe(true);
+    const pod = podTemplateOf(find(render('ingest-tls'), 'Deployment', 'ingest')!).spec;
+    const container = pod.containers[0]!;
+    const volume = pod.volumes?.find(
+      (v) => (v.secret as { secretName?: string } | undefined)?.secretName === 'ingest-tls',
+    );
+    const mount = container.volumeMounts?.find((m) => m.name === volume?.name);
+    const env = (name: string): string | undefined => container.env?.find((e) => e.name === name)?.value;
+    expect(env('ORCHESTRON_API_TLS_CERT_FILE')).toBe(`${mount?.mountPath}/tls.crt`);
+    expect(env('ORCHESTRON_API_TLS_KEY_FILE')).toBe(`${mount?.mountPath}/tls.key`);
+  });
+});
+
+describe('deploy/k8s/orchestron-cli.sh', () => {
+  it('runs the command, arguments intact, in a pod of the cli image that the restricted namespace admits', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'orchestron-cli-'));
+    try {
+      // A stand-in kubectl that prints its arguments, one a line.
+      writeFileSync(path.join(dir, 'kubectl'), '#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n', {
+        mode: 0o755,
+      });
+      const result = spawnSync('bash', [path.join(k8sRoot, 'orchestron-cli.sh'), 'dlq', 'list', '--type', 'a"b\\c'], {
+        encoding: 'utf8',
+        env: {
+          PATH: `${dir}:${process.env.PATH ?? ''}`,
+          ORCHESTRON_CLI_IMAGE: 'registry.example/orchestron/cli:1.2.3',
+        },
+      });
+      expect(result.status).toBe(0);
+      const args = result.stdout.trim().split('\n');
+      expect(args.slice(0, 3)).toEqual(['--namespace', NAMESPACE, 'run']);
+      expect(args).toEqual(
+        expect.arrayContaining(['--rm', '--restart=Never', '--image=registry.example/orchestron/cli:1.2.3']),
+      );
+      const overrides = JSON.parse(args.find((a) => a.startsWith('--overrides='))!.slice('--overrides='.length)) as {
+        spec: PodSpec;
+      };
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'cli', namespace: NAMESPACE }, ...overrides };
+      expect(() => new Pod(pod as never).validate()).not.toThrow();
+      const container = overrides.spec.containers[0]!;
+      expect(container.args).toEqual(['dlq', 'list', '--type', 'a"b\\c']);
+      expect(overrides.spec.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(container.securityContext).toMatchObject({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
+      expect(container.env?.map((e) => e.valueFrom?.secretKeyRef)).toEqual([
+        expect.objectContaining({ name: 'relay-secrets', key: 'DATABASE_URL' }),
+        expect.objectContaining({ name: 'relay-secrets', key: 'AMQP_URL' }),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
