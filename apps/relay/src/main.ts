@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     logger,
   );
   await listener.start();
-  const stopGauges = refreshBacklogGauges(db, metrics, config.outbox.stats_interval);
+  const stopGauges = refreshBacklogGauges(db, metrics, config.outbox.stats_interval, { served: brokers, logger });
   const cleanup = startRetentionCleanup(db, config.retention, metrics, logger);
 
   const reloader = startConfigReload({ argv, initial: config, logger, registry });

@@ -57,9 +57,10 @@ export interface RelayMetrics {
   publishDuration: Histogram<'broker'>;
   deliveryLatency: Histogram<'broker'>;
   brokerUnavailable: Counter<'broker'>;
-  outboxPending: Gauge;
-  outboxOldestPendingAge: Gauge;
-  outboxOldestDueAge: Gauge;
+  outboxPending: Gauge<'broker'>;
+  outboxOldestPendingAge: Gauge<'broker'>;
+  outboxOldestDueAge: Gauge<'broker'>;
+  servesBroker: Gauge<'broker'>;
   deadLetterQueueSize: Gauge;
   retentionDeleted: Counter<'table'>;
   destinationUnbound: Gauge<'broker' | 'destination'>;
@@ -111,19 +112,30 @@ export function relayMetrics(registry: Registry): RelayMetrics {
       labelNames: ['broker'],
       registers: [registry],
     }),
+    // The backlog gauges cover every broker in the outbox, served by this relay or not, so
+    // that rows no relay publishes are seen (compare with orchestron_relay_serves_broker).
     outboxPending: new Gauge({
       name: `${METRIC_PREFIX}outbox_pending`,
-      help: 'Outbox rows waiting to be published (refreshed periodically, not per scrape).',
+      help: 'Outbox rows waiting to be published, by broker, whether or not this relay serves it (refreshed periodically, not per scrape).',
+      labelNames: ['broker'],
       registers: [registry],
     }),
     outboxOldestPendingAge: new Gauge({
       name: `${METRIC_PREFIX}outbox_oldest_pending_age_seconds`,
-      help: 'Age of the oldest pending outbox row.',
+      help: 'Age of the oldest pending outbox row, by broker.',
+      labelNames: ['broker'],
       registers: [registry],
     }),
     outboxOldestDueAge: new Gauge({
       name: `${METRIC_PREFIX}outbox_oldest_due_age_seconds`,
-      help: 'How long the longest-waiting due outbox row has been due (rows in retry backoff do not count).',
+      help: 'How long the longest-waiting due outbox row has been due, by broker (rows in retry backoff do not count).',
+      labelNames: ['broker'],
+      registers: [registry],
+    }),
+    servesBroker: new Gauge({
+      name: `${METRIC_PREFIX}relay_serves_broker`,
+      help: '1 for each broker this relay publishes to (it runs claim loops for it), 0 for a known broker it does not.',
+      labelNames: ['broker'],
       registers: [registry],
     }),
     deadLetterQueueSize: new Gauge({
