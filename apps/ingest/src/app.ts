@@ -6,6 +6,7 @@ import { isConnectionError, ping, type PayloadCipher } from '@orchestron/db';
 import { runChecks, type HealthCheck, type IngestMetrics, type Logger, errorFields } from '@orchestron/observability';
 import type { RoutingTable } from '@orchestron/routing';
 import type { SchemaRegistry } from '@orchestron/schemas';
+import { DEFAULT_SOURCE } from './accept-events';
 import { logAccess } from './access-log';
 import { requireClientCertificate } from './client-certificate';
 import { recordHttpMetrics, routeLabel } from './http-metrics';
@@ -72,6 +73,8 @@ export function createIngestApp(deps: IngestDependencies): express.Express {
     routing: () => deps.settings.routing,
     maxClockSkewMs: () => deps.settings.maxClockSkewMs,
     acceptUnknownTypesFrom: () => deps.settings.acceptUnknownTypesFrom ?? [],
+    knownSource: (source: string) =>
+      source === DEFAULT_SOURCE || Object.hasOwn(deps.settings.webhookSources ?? {}, source),
     cipher: deps.cipher,
     notifier: deps.notifier,
   };

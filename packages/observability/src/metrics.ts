@@ -2,11 +2,27 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export const METRIC_PREFIX = 'orchestron_';
 
-/** A registry with the process defaults (CPU, memory, event loop lag, GC). */
+/**
+ * prom-client defaults that are gauges named like counters, which `promtool check metrics`
+ * refuses. Each is the sum over the `type` label of a gauge it also exports
+ * (`nodejs_active_handles{type}` and so on), so `sum(nodejs_active_handles)` says the same.
+ */
+export const DROPPED_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+] as const;
+
+/**
+ * A registry with the process defaults (CPU, memory, event loop lag, GC) under their standard
+ * names (`process_*`, `nodejs_*`), which Node.js dashboards and alerts look for; only the
+ * app's own metrics carry the `orchestron_` prefix.
+ */
 export function createRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  collectDefaultMetrics({ register: registry });
+  for (const name of DROPPED_DEFAULT_METRICS) registry.removeSingleMetric(name);
   return registry;
 }
 
@@ -42,7 +58,7 @@ export function ingestMetrics(registry: Registry): IngestMetrics {
     ...httpMetrics(registry),
     eventsReceived: new Counter({
       name: `${METRIC_PREFIX}events_received_total`,
-      help: 'Events received, by source, type and outcome (accepted, duplicate, rejected).',
+      help: 'Events received, by source, type and outcome (accepted, duplicate, rejected); a source or type outside the configured ones is counted as other.',
       labelNames: ['source', 'type', 'outcome'],
       registers: [registry],
     }),
