@@ -10,7 +10,7 @@ import {
   type AppProcess,
   type TestDatabase,
 } from '@orchestron/testing';
-import { postEvents, signup } from './harness';
+import { postEvents, reloadCount, signup } from './harness';
 
 // A real ingest process reading its config file; the file is rewritten under it, as an
 // operator (or a ConfigMap update) would, and the next request shows the effect.
@@ -25,14 +25,8 @@ function writeConfig(yaml: string): void {
   writeFileSync(configFile, yaml);
 }
 
-async function reloads(result: 'success' | 'failure', app: AppProcess = ingest): Promise<number> {
-  const text = await (await fetch(`${app.url}/metrics`)).text();
-  const line = new RegExp(`^orchestron_config_reloads_total\\{[^}]*result="${result}"[^}]*\\} (\\d+)`, 'm').exec(text);
-  return Number(line?.[1] ?? NaN);
-}
-
 async function waitForReload(result: 'success' | 'failure', count = 1, app: AppProcess = ingest): Promise<void> {
-  await eventually(async () => (await reloads(result, app)) >= count, {
+  await eventually(async () => (await reloadCount(app, result)) >= count, {
     timeoutMs: 5_000,
     message: () => `no ${result} reload counted; output:\n${app.output()}`,
   });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ReceivedMessage, Subscription } from '@orchestron/broker';
 import { RabbitMqConsumer } from '@orchestron/broker-rabbitmq';
-import { amqpUrl, eventually } from '@orchestron/testing';
+import { amqpUrl, eventually, type AppProcess } from '@orchestron/testing';
 
 export const uniqueName = (prefix: string): string => `${prefix}_${randomBytes(4).toString('hex')}`;
 
@@ -68,4 +68,11 @@ export async function postMany(ingestUrl: string, count: number, batchSize = 100
     ids.push(...((await response.json()) as { ids: string[] }).ids);
   }
   return ids;
+}
+
+/** orchestron_config_reloads_total{result} of a running app, from its /metrics. */
+export async function reloadCount(app: AppProcess, result: 'success' | 'failure'): Promise<number> {
+  const text = await (await fetch(`${app.url}/metrics`)).text();
+  const line = new RegExp(`^orchestron_config_reloads_total\\{[^}]*result="${result}"[^}]*\\} (\\d+)`, 'm').exec(text);
+  return Number(line?.[1] ?? NaN);
 }

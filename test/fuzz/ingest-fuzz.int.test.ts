@@ -264,7 +264,7 @@ function send(url: URL, request: FuzzRequest): Promise<number> {
 
 async function rssBytes(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('orchestron_process_resident_memory_bytes'));
+  const line = text.split('\n').find((l) => l.startsWith('process_resident_memory_bytes'));
   return Number(line?.split(' ').pop());
 }
 

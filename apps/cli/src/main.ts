@@ -14,6 +14,7 @@ const USAGE = `usage: orchestron [--config FILE] [--json] <command>
 
 commands:
   migrate [latest|rollback|status]   apply, revert or list database migrations (default: latest)
+  migrate status --check             exit 1 while the database lacks a migration this build ships, else 0
   outbox stats                       outbox backlog and dead-letter counts
   outbox cleanup                     one retention pass now: old published outbox rows and settled events
   dlq list|show|replay|discard       the dead-letter queue: filters --id --destination --type --source
@@ -37,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      check: { type: 'boolean' },
       name: { type: 'string' },
       roles: { type: 'string' },
       sources: { type: 'string' },
@@ -72,8 +74,7 @@ async function main(argv: string[]): Promise<number> {
   const out = createOutput(values.json === true);
   switch (command) {
     case 'migrate':
-      await migrate(config, action ?? 'latest', out);
-      return 0;
+      return migrate(config, action ?? 'latest', out, { check: values.check === true });
     case 'outbox':
       if (action === 'cleanup') await cleanupOutbox(config, out);
       else if (action === 'stats') await showOutboxStats(config, out);

@@ -5,6 +5,7 @@ import { anyGlobMatches, routeEvent, type RoutingTable } from '@orchestron/routi
 import type { SchemaRegistry } from '@orchestron/schemas';
 import type { IncomingEvent } from './incoming-event';
 import type { OutboxNotifier } from './outbox-notifier';
+import { eventLabels } from './metric-labels';
 import { storedHeaders } from './stored-headers';
 import { storeEvents } from './store-events';
 import { validateEvents } from './validate-events';
@@ -21,6 +22,8 @@ export interface AcceptDependencies {
   routing: () => RoutingTable;
   /** How far in the future an event's time may lie (sender clock skew). */
   maxClockSkewMs: () => number;
+  /** Whether a source is one ingest knows (the default, a configured webhook source): its own metric label. */
+  knownSource: (source: string) => boolean;
   /** Source globs whose events of a type without a schema are stored unvalidated. */
   acceptUnknownTypesFrom?: () => readonly string[];
   /** Encrypts payloads at rest when an encryption key is active. */
@@ -95,9 +98,11 @@ export async function acceptEvents(
   if (!notified && stored.some((s, i) => s.inserted && (toStore[i]?.destinations.length ?? 0) > 0)) {
     deps.notifier.poke();
   }
+  const schemas = deps.schemas();
+  const known = { isSource: deps.knownSource, isType: (type: string) => schemas.has(type) };
   stored.forEach((s, i) => {
     const e = toStore[i] as (typeof toStore)[number];
-    deps.metrics.eventsReceived.inc({ source: e.source, type: e.type, outcome: s.inserted ? 'accepted' : 'duplicate' });
+    deps.metrics.eventsReceived.inc({ ...eventLabels(e, known), outcome: s.inserted ? 'accepted' : 'duplicate' });
   });
   deps.logger.debug('events stored', { requestId: context.requestId, eventIds: stored.map((s) => s.id) });
   const status = stored.every((s) => !s.inserted) ? 200 : 202;

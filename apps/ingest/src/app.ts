@@ -6,6 +6,7 @@ import { isConnectionError, ping, type PayloadCipher } from '@orchestron/db';
 import { runChecks, type HealthCheck, type IngestMetrics, type Logger, errorFields } from '@orchestron/observability';
 import type { RoutingTable } from '@orchestron/routing';
 import type { SchemaRegistry } from '@orchestron/schemas';
+import { DEFAULT_SOURCE } from './accept-events';
 import { logAccess } from './access-log';
 import { requireClientCertificate } from './client-certificate';
 import { recordHttpMetrics, routeLabel } from './http-metrics';
@@ -46,8 +47,10 @@ export interface IngestDependencies {
   registry: Registry;
   metrics: IngestMetrics;
   /**
-   * Read per request: a configuration reload replaces routing, rateLimit, rateLimitBurst,
-   * maxClockSkewMs and webhookSources in this object (and `schemas` above).
+   * Read per request: a configuration reload replaces this object whole (and `schemas`
+   * above) with settings built from the new configuration, never field by field, so no
+   * reloadable setting can be left behind. Keys read only at start keep their values, as the
+   * reloader keeps them in the configuration it applies.
    */
   settings: IngestSettings;
   /** Readiness checks besides the database (event loop, memory). */
@@ -60,19 +63,22 @@ export interface IngestDependencies {
 
 /** The ingest HTTP API. It writes to Postgres only; it never talks to a broker. */
 export function createIngestApp(deps: IngestDependencies): express.Express {
+  // Start-only settings are read here once; reloadable ones through deps.settings per request.
   const { db, logger, metrics, settings } = deps;
   const acceptDeps = {
     db,
     logger,
     metrics,
     schemas: () => deps.schemas,
-    routing: () => settings.routing,
-    maxClockSkewMs: () => settings.maxClockSkewMs,
-    acceptUnknownTypesFrom: () => settings.acceptUnknownTypesFrom ?? [],
+    routing: () => deps.settings.routing,
+    maxClockSkewMs: () => deps.settings.maxClockSkewMs,
+    acceptUnknownTypesFrom: () => deps.settings.acceptUnknownTypesFrom ?? [],
+    knownSource: (source: string) =>
+      source === DEFAULT_SOURCE || Object.hasOwn(deps.settings.webhookSources ?? {}, source),
     cipher: deps.cipher,
     notifier: deps.notifier,
   };
-  const limits = () => ({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst });
+  const limits = () => ({ ratePerSecond: deps.settings.rateLimit, burst: deps.settings.rateLimitBurst });
   const app = express();
   app.disable('x-powered-by');
   // Every answer names new ids or a problem: an ETag (a hash of each body) would never match.
@@ -103,9 +109,11 @@ export function createIngestApp(deps: IngestDependencies): express.Express {
 
   // Webhook senders authenticate by their signature, not by an API key.
   app.use(
-    webhooksRouter(acceptDeps, { maxPayloadBytes: settings.maxPayloadBytes, sources: webhookSourcesOf(settings) }, [
-      limitRequests(limits),
-    ]),
+    webhooksRouter(
+      acceptDeps,
+      { maxPayloadBytes: settings.maxPayloadBytes, sources: webhookSourcesOf(() => deps.settings.webhookSources) },
+      [limitRequests(limits)],
+    ),
   );
 
   app.use((req, res) => {
@@ -132,13 +140,14 @@ export function createIngestApp(deps: IngestDependencies): express.Express {
   return app;
 }
 
-/** The compiled webhook sources, compiled again when a reload replaces settings.webhookSources. */
-function webhookSourcesOf(settings: IngestSettings): () => ReadonlyMap<string, WebhookSource> {
-  let compiledFrom = settings.webhookSources;
+/** The compiled webhook sources, compiled again when a reload brings new settings. */
+function webhookSourcesOf(current: () => WebhookSourcesConfig | undefined): () => ReadonlyMap<string, WebhookSource> {
+  let compiledFrom = current();
   let compiled = compileWebhookSources(compiledFrom ?? {});
   return () => {
-    if (settings.webhookSources !== compiledFrom) {
-      compiledFrom = settings.webhookSources;
+    const sources = current();
+    if (sources !== compiledFrom) {
+      compiledFrom = sources;
       compiled = compileWebhookSources(compiledFrom ?? {});
     }
     return compiled;

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { OrchestronConfig } from '@orchestron/config';
+import { RELOADABLE_KEYS, type OrchestronConfig } from '@orchestron/config';
 import type { LogLevel } from '@orchestron/observability';
 import { SchemaRegistry } from '@orchestron/schemas';
 import type { IngestDependencies, IngestSettings } from './app';
@@ -7,22 +7,16 @@ import { readTlsOptions, type ReloadableTlsServer } from './server';
 import { compileWebhookSources } from './webhooks/sources';
 
 /**
- * Keys ingest applies at run time (docs/operations.md, "Hot reload"); the others need a restart.
- * The TLS certificate files are re-read on every reload as well (same paths, new content).
+ * Keys ingest applies at run time (docs/configuration.md, "Applied at run time"); the others
+ * need a restart. The TLS certificate files are re-read on every reload as well (same paths,
+ * new content).
  */
-export const INGEST_RELOADABLE_KEYS = [
-  'routing',
-  'api.rate_limit',
-  'api.rate_limit_burst',
-  'schemas',
-  'sources',
-  'log.level',
-  'health',
-] as const;
+export const INGEST_RELOADABLE_KEYS = RELOADABLE_KEYS.ingest;
 
 /** Keys only the relay reads: a change in a shared file is no reason for an ingest restart. */
 export const INGEST_UNUSED_KEYS = [
   'relay',
+  'routing.max_retries',
   'broker.rabbitmq',
   'broker.kafka',
   'outbox.process_interval',
@@ -72,14 +66,11 @@ export function configApplier(target: {
     compileWebhookSources(next.sources);
     const tls = next.api.tls.cert_file ? readTlsOptions(next.api.tls) : undefined;
 
-    const fresh = ingestSettings(next);
-    const { settings } = target.deps;
+    // Built whole from the new configuration and swapped in through one reference: a
+    // setting added to ingestSettings() reloads without anyone remembering to copy it.
+    const settings = ingestSettings(next);
     target.deps.schemas = schemas;
-    settings.routing = fresh.routing;
-    settings.rateLimit = fresh.rateLimit;
-    settings.rateLimitBurst = fresh.rateLimitBurst;
-    settings.maxClockSkewMs = fresh.maxClockSkewMs;
-    settings.webhookSources = fresh.webhookSources;
+    target.deps.settings = settings;
     target.logger.setLevel(next.log.level);
     if (tls && 'setSecureContext' in target.server) target.server.setSecureContext(tls);
   };

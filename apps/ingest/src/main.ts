@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import path from 'node:path';
 import { ConfigError, ConfigReloader, configFileFrom, loadConfig, parseListenAddress } from '@orchestron/config';
-import { createDatabase, notifyOutbox, PayloadCipher } from '@orchestron/db';
+import { createDatabase, notifyOutbox, PayloadCipher, schemaReadinessCheck } from '@orchestron/db';
 import {
   configReloadMetrics,
   createLogger,
@@ -51,6 +51,8 @@ async function main(): Promise<void> {
     metrics: ingestMetrics(registry),
     settings: ingestSettings(config),
     readiness: [
+      // Not ready while the database lacks this build's migrations: requests would fail.
+      schemaReadinessCheck(db),
       eventLoopLagCheck(lagMonitor, () => current.health.max_event_loop_lag),
       heapUsedCheck(() => current.health.max_heap_used),
     ],

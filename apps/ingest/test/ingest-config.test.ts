@@ -57,6 +57,19 @@ describe('configApplier', () => {
     expect(levels).toEqual(['debug']);
   });
 
+  it('puts every setting of the new configuration into effect, accept_unknown_types_from included', () => {
+    const { deps, apply } = runningIngest(configWith({}));
+    const next = configWith({
+      ORCHESTRON_SCHEMAS_ACCEPT_UNKNOWN_TYPES_FROM: 'partner-*',
+      ORCHESTRON_SCHEMAS_MAX_CLOCK_SKEW: '1h',
+    });
+
+    apply(next);
+
+    expect(deps.settings.acceptUnknownTypesFrom).toEqual(['partner-*']);
+    expect(deps.settings).toEqual(ingestSettings(next));
+  });
+
   it('changes nothing when a schema of the new configuration does not compile', () => {
     const { deps, levels, apply } = runningIngest(configWith({}));
     const before = { schemas: deps.schemas, settings: { ...deps.settings } };

@@ -1,9 +1,9 @@
-import { ConfigReloader, configFileFrom, loadConfig, type OrchestronConfig } from '@orchestron/config';
+import { ConfigReloader, configFileFrom, loadConfig, RELOADABLE_KEYS, type OrchestronConfig } from '@orchestron/config';
 import { configReloadMetrics, type RootLogger } from '@orchestron/observability';
 import type { Registry } from 'prom-client';
 
-/** Keys the relay applies at run time; everything else it reads at start (docs/operations.md). */
-export const RELAY_RELOADABLE_KEYS = ['log.level', 'health'] as const;
+/** Keys the relay applies at run time; everything else it reads at start (docs/configuration.md). */
+export const RELAY_RELOADABLE_KEYS = RELOADABLE_KEYS.relay;
 
 /** Keys only ingest reads: a change in a shared file is no reason for a relay restart. */
 export const RELAY_UNUSED_KEYS = ['api', 'sources', 'schemas'] as const;

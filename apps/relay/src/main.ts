@@ -2,7 +2,7 @@
 import type { Server } from 'node:http';
 import type { Publisher } from '@orchestron/broker';
 import { ConfigError, loadConfig, parseListenAddress } from '@orchestron/config';
-import { connectionConfig, createDatabase, PayloadCipher, ping } from '@orchestron/db';
+import { connectionConfig, createDatabase, PayloadCipher, ping, schemaReadinessCheck } from '@orchestron/db';
 import {
   createLogger,
   createRegistry,
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     logger,
   );
   await listener.start();
-  const stopGauges = refreshBacklogGauges(db, metrics, config.outbox.stats_interval);
+  const stopGauges = refreshBacklogGauges(db, metrics, config.outbox.stats_interval, { served: brokers, logger });
   const cleanup = startRetentionCleanup(db, config.retention, metrics, logger);
 
   const reloader = startConfigReload({ argv, initial: config, logger, registry });
@@ -116,6 +116,8 @@ async function main(): Promise<void> {
     registry,
     readiness: [
       { name: 'database', check: () => ping(db) },
+      // Not ready while the database lacks this build's migrations: every batch would fail.
+      schemaReadinessCheck(db),
       ...[...publishers].map(([broker, publisher]) => ({
         name: broker,
         check: async () => {

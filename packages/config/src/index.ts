@@ -17,3 +17,5 @@ export type {
 export { ConfigReloader } from './reloader';
 export type { ConfigReloaderOptions, ReloadLogger, ReloadMetrics, ReloadOutcome, ReloadTrigger } from './reloader';
 export { tlsFromFiles, kafkaTls, rabbitMqTls, kafkaConnection } from './broker-tls';
+export { RELOADABLE_KEYS, reloadableKeysOf, keyCovered } from './reloadable';
+export type { ReloadingApp } from './reloadable';

@@ -1,4 +1,5 @@
 import { configKeys } from './loader';
+import { RELOADABLE_KEYS, reloadableKeysOf, type ReloadingApp } from './reloadable';
 
 function formatName(format: unknown): string {
   if (Array.isArray(format)) return format.map((v) => JSON.stringify(v)).join(' \\| ');
@@ -42,5 +43,24 @@ export function configurationReference(): string {
     '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
+    '## Applied at run time',
+    '',
+    'These keys take effect in a running process on a change of its config file or on SIGHUP',
+    '(docs/operations.md, "Hot reload"); every other key is read at start, and a change to it is',
+    'logged as needing a restart. `test/e2e/reload-every-key.int.test.ts` changes each of them in a',
+    'running process, both ways, and checks the new behaviour.',
+    '',
+    '| key | reloaded by |',
+    '| --- | --- |',
+    ...reloadRows(),
+    '',
   ].join('\n');
+}
+
+function reloadRows(): string[] {
+  const apps = Object.keys(RELOADABLE_KEYS) as ReloadingApp[];
+  return configKeys()
+    .map((key) => [key.path, apps.filter((app) => reloadableKeysOf(app).includes(key.path))] as const)
+    .filter(([, reloadedBy]) => reloadedBy.length > 0)
+    .map(([path, reloadedBy]) => `| \`${path}\` | ${reloadedBy.join(', ')} |`);
 }

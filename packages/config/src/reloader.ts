@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node
 import path from 'node:path';
 import { ConfigError, configKeys } from './loader';
 import type { OrchestronConfig } from './schema';
+import { keyCovered } from './reloadable';
 
 /** The logger methods the reloader uses. */
 export interface ReloadLogger {
@@ -56,9 +57,6 @@ export interface ConfigReloaderOptions {
 }
 
 /** True when `key` is one of `prefixes` or lies below one of them. */
-function covers(prefixes: readonly string[], key: string): boolean {
-  return prefixes.some((prefix) => key === prefix || key.startsWith(`${prefix}.`));
-}
 
 function valueAt(config: unknown, key: string): unknown {
   return key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], config);
@@ -187,12 +185,12 @@ export class ConfigReloader {
     const restartNeeded: string[] = [];
     for (const { path: key } of configKeys()) {
       const changed = JSON.stringify(valueAt(previous, key)) !== JSON.stringify(valueAt(loaded, key));
-      if (covers(reloadable, key)) {
+      if (keyCovered(reloadable, key)) {
         if (changed) applied.push(key);
         continue;
       }
       setValueAt(next, key, structuredClone(valueAt(previous, key)));
-      if (changed && !covers(unused, key)) restartNeeded.push(key);
+      if (changed && !keyCovered(unused, key)) restartNeeded.push(key);
     }
     return { next, applied, restartNeeded };
   }

@@ -1,6 +1,8 @@
 export * from './client';
 export * from './ensure-database';
 export * from './migrate';
+export * from './applied-migrations';
+export * from './schema-check';
 export * from './uuid';
 export * from './random-pool';
 export { OUTBOX_CHANNEL, type Executor } from './types';

@@ -298,6 +298,9 @@ describe('outboxStats', () => {
       .db('outbox')
       .where({ id: retrying.id })
       .update({ next_attempt_at: database.db.raw(`now() - interval '5 minutes'`) });
+    expect(stats.brokers).toEqual([expect.objectContaining({ broker: 'kafka', pending: 3 })]);
+    expect(stats.destinations).toEqual([expect.objectContaining({ broker: 'kafka', destination: 'd', pending: 3 })]);
+
     const later = await outboxStats(database.db);
     expect(later.oldestDueAgeSeconds).toBeGreaterThan(295);
     expect(later.oldestDueAgeSeconds).toBeLessThan(400);
@@ -309,6 +312,8 @@ describe('outboxStats', () => {
       oldestPendingAgeSeconds: 0,
       oldestDueAgeSeconds: 0,
       dead: 0,
+      brokers: [],
+      destinations: [],
     });
   });
 });

@@ -2,11 +2,27 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export const METRIC_PREFIX = 'orchestron_';
 
-/** A registry with the process defaults (CPU, memory, event loop lag, GC). */
+/**
+ * prom-client defaults that are gauges named like counters, which `promtool check metrics`
+ * refuses. Each is the sum over the `type` label of a gauge it also exports
+ * (`nodejs_active_handles{type}` and so on), so `sum(nodejs_active_handles)` says the same.
+ */
+export const DROPPED_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+] as const;
+
+/**
+ * A registry with the process defaults (CPU, memory, event loop lag, GC) under their standard
+ * names (`process_*`, `nodejs_*`), which Node.js dashboards and alerts look for; only the
+ * app's own metrics carry the `orchestron_` prefix.
+ */
 export function createRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  collectDefaultMetrics({ register: registry });
+  for (const name of DROPPED_DEFAULT_METRICS) registry.removeSingleMetric(name);
   return registry;
 }
 
@@ -42,7 +58,7 @@ export function ingestMetrics(registry: Registry): IngestMetrics {
     ...httpMetrics(registry),
     eventsReceived: new Counter({
       name: `${METRIC_PREFIX}events_received_total`,
-      help: 'Events received, by source, type and outcome (accepted, duplicate, rejected).',
+      help: 'Events received, by source, type and outcome (accepted, duplicate, rejected); a source or type outside the configured ones is counted as other.',
       labelNames: ['source', 'type', 'outcome'],
       registers: [registry],
     }),
@@ -57,9 +73,10 @@ export interface RelayMetrics {
   publishDuration: Histogram<'broker'>;
   deliveryLatency: Histogram<'broker'>;
   brokerUnavailable: Counter<'broker'>;
-  outboxPending: Gauge;
-  outboxOldestPendingAge: Gauge;
-  outboxOldestDueAge: Gauge;
+  outboxPending: Gauge<'broker'>;
+  outboxOldestPendingAge: Gauge<'broker'>;
+  outboxOldestDueAge: Gauge<'broker'>;
+  servesBroker: Gauge<'broker'>;
   deadLetterQueueSize: Gauge;
   retentionDeleted: Counter<'table'>;
   destinationUnbound: Gauge<'broker' | 'destination'>;
@@ -111,19 +128,30 @@ export function relayMetrics(registry: Registry): RelayMetrics {
       labelNames: ['broker'],
       registers: [registry],
     }),
+    // The backlog gauges cover every broker in the outbox, served by this relay or not, so
+    // that rows no relay publishes are seen (compare with orchestron_relay_serves_broker).
     outboxPending: new Gauge({
       name: `${METRIC_PREFIX}outbox_pending`,
-      help: 'Outbox rows waiting to be published (refreshed periodically, not per scrape).',
+      help: 'Outbox rows waiting to be published, by broker, whether or not this relay serves it (refreshed periodically, not per scrape).',
+      labelNames: ['broker'],
       registers: [registry],
     }),
     outboxOldestPendingAge: new Gauge({
       name: `${METRIC_PREFIX}outbox_oldest_pending_age_seconds`,
-      help: 'Age of the oldest pending outbox row.',
+      help: 'Age of the oldest pending outbox row, by broker.',
+      labelNames: ['broker'],
       registers: [registry],
     }),
     outboxOldestDueAge: new Gauge({
       name: `${METRIC_PREFIX}outbox_oldest_due_age_seconds`,
-      help: 'How long the longest-waiting due outbox row has been due (rows in retry backoff do not count).',
+      help: 'How long the longest-waiting due outbox row has been due, by broker (rows in retry backoff do not count).',
+      labelNames: ['broker'],
+      registers: [registry],
+    }),
+    servesBroker: new Gauge({
+      name: `${METRIC_PREFIX}relay_serves_broker`,
+      help: '1 for each broker this relay publishes to (it runs claim loops for it), 0 for a known broker it does not.',
+      labelNames: ['broker'],
       registers: [registry],
     }),
     deadLetterQueueSize: new Gauge({

@@ -78,11 +78,13 @@ export interface TestDatabase {
 
 /**
  * A fresh database for one test file, cloned from the migrated template (milliseconds, not a
- * migration run). Drop it in afterAll.
+ * migration run); with `empty`, one without any table (as before the first migration). Drop
+ * it in afterAll.
  */
-export async function createTestDatabase(label = 'test'): Promise<TestDatabase> {
+export async function createTestDatabase(label = 'test', options: { empty?: boolean } = {}): Promise<TestDatabase> {
   const name = `orchestron_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
-  await withMaintenanceClient((client) => client.query(`create database ${name} template ${templateDatabase()}`));
+  const template = options.empty ? 'template0' : templateDatabase();
+  await withMaintenanceClient((client) => client.query(`create database ${name} template ${template}`));
   const settings = settingsFor(name);
   const db = createDatabase(settings, 'orchestron-test');
   return {

@@ -1,5 +1,6 @@
 import type { OrchestronConfig } from '@orchestron/config';
 import {
+  checkSchema,
   createDatabase,
   ensureDatabaseExists,
   migrateLatest,
@@ -9,11 +10,22 @@ import {
 } from '@orchestron/db';
 import type { Output } from '../output';
 
-/** `orchestron migrate [latest|rollback|status]`: latest creates the database when missing. */
-export async function migrate(config: OrchestronConfig, action: string, out: Output): Promise<void> {
+/**
+ * `orchestron migrate [latest|rollback|status]`: latest creates the database when missing.
+ * `status --check` changes nothing and exits 1 while the database lacks any migration this
+ * build ships (an init container waits on it), 0 when it has them all. Returns the exit code.
+ */
+export async function migrate(
+  config: OrchestronConfig,
+  action: string,
+  out: Output,
+  options: { check?: boolean } = {},
+): Promise<number> {
   if (!['latest', 'rollback', 'status'].includes(action)) {
     throw new UsageError(`unknown migrate action "${action}"; use latest, rollback or status`);
   }
+  if (options.check && action !== 'status') throw new UsageError('--check goes with `migrate status` only');
+  if (options.check) return checkStatus(config, out);
   if (action === 'latest' && (await ensureDatabaseExists(config.database))) {
     out.info(
       `created database ${config.database.url ? new URL(config.database.url).pathname.slice(1) : config.database.name}`,
@@ -36,6 +48,19 @@ export async function migrate(config: OrchestronConfig, action: string, out: Out
         ),
       );
     }
+  } finally {
+    await db.destroy();
+  }
+  return 0;
+}
+
+/** `migrate status --check`: read-only (knex's own listing would create its table). */
+async function checkStatus(config: OrchestronConfig, out: Output): Promise<number> {
+  const db = createDatabase({ ...config.database, max_connections: 1 }, 'orchestron-migrate');
+  try {
+    const state = await checkSchema(db, migrationsDirectory());
+    out.result(state, () => state.reason ?? `database schema at ${state.at}: current`);
+    return state.current ? 0 : 1;
   } finally {
     await db.destroy();
   }
