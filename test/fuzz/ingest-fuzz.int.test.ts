@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
-import { generateApiKey, insertApiKey } from '@orchestron/db';
-import { createTestDatabase, startApp, type AppProcess, type TestDatabase } from '@orchestron/testing';
+import type { AppProcess, TestDatabase } from '@orchestron/testing';
+import { FUZZ_WEBHOOK_SECRET, WRONG_SHAPES, rssBytes, startHostileTarget, type HostileTarget } from './harness';
 
 // Hardening: thousands of malformed, oversized, wrongly encoded, deeply nested,
 // wrongly typed, mis-signed and prototype-polluting requests against a real ingest process.
@@ -11,9 +11,10 @@ import { createTestDatabase, startApp, type AppProcess, type TestDatabase } from
 const REQUESTS = 3_000;
 const CONCURRENCY = 8;
 const TIME_LIMIT_MS = 90_000;
-const WEBHOOK_SECRET = 'fuzz-webhook-secret-7f3a9c';
+const WEBHOOK_SECRET = FUZZ_WEBHOOK_SECRET;
 const PAYLOAD_MARKER = 'PAYLOAD-MARKER-5d1e';
 
+let target: HostileTarget;
 let database: TestDatabase;
 let ingest: AppProcess;
 let apiKey: string;
@@ -152,22 +153,7 @@ function makeRequest(random: () => number, i: number): FuzzRequest {
       kind: 'shapes',
       path: '/events',
       headers: json,
-      body: Buffer.from(
-        pick([
-          'null',
-          '0',
-          '"x"',
-          'true',
-          '[null]',
-          '[[]]',
-          '{"type":5,"data":{}}',
-          '{"type":"","data":{}}',
-          '{"type":"a b","data":{}}',
-          `{"type":"${'a'.repeat(300)}","data":{}}`,
-          '{"type":"payment.succeeded","data":{},"time":"yesterday"}',
-          '{"type":"payment.succeeded","data":{},"schema_version":-1}',
-        ]),
-      ),
+      body: Buffer.from(pick(WRONG_SHAPES)),
     }),
     // Unknown types and schema violations.
     () => ({
@@ -262,37 +248,13 @@ function send(url: URL, request: FuzzRequest): Promise<number> {
   });
 }
 
-async function rssBytes(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('process_resident_memory_bytes'));
-  return Number(line?.split(' ').pop());
-}
-
 beforeAll(async () => {
-  database = await createTestDatabase('fuzz');
-  const material = generateApiKey();
-  apiKey = material.key;
-  await insertApiKey(database.db, {
-    name: 'fuzzer',
-    keyHash: material.hash,
-    keyPrefix: material.prefix,
-    roles: ['ingest'],
-    allowedSources: ['*'],
-    allowedTypes: ['*'],
-  });
-  ingest = await startApp('ingest', {
-    DATABASE_URL: database.url,
-    ORCHESTRON_LOG_LEVEL: 'debug',
-    ORCHESTRON_API_RATE_LIMIT: '0',
-    ORCHESTRON_API_MAX_PAYLOAD_SIZE: '64KB',
-    ORCHESTRON_API_MAX_BATCH_SIZE: '100',
-    ORCHESTRON_SOURCES: JSON.stringify({ github: { scheme: 'github', secrets: [`literal:${WEBHOOK_SECRET}`] } }),
-  });
+  target = await startHostileTarget('fuzz', { ORCHESTRON_LOG_LEVEL: 'debug' });
+  ({ database, ingest, apiKey } = target);
 });
 
 afterAll(async () => {
-  await ingest?.kill();
-  await database.drop();
+  await target?.stop();
 });
 
 describe('ingest under hostile input', () => {

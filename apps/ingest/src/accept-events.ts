@@ -4,6 +4,7 @@ import type { IngestMetrics, Logger } from '@orchestron/observability';
 import { anyGlobMatches, routeEvent, type RoutingTable } from '@orchestron/routing';
 import type { SchemaRegistry } from '@orchestron/schemas';
 import type { IncomingEvent } from './incoming-event';
+import { checkSizes, type SizeLimits } from './message-size';
 import type { OutboxNotifier } from './outbox-notifier';
 import { eventLabels } from './metric-labels';
 import { storedHeaders } from './stored-headers';
@@ -28,6 +29,8 @@ export interface AcceptDependencies {
   acceptUnknownTypesFrom?: () => readonly string[];
   /** Encrypts payloads at rest when an encryption key is active. */
   cipher?: PayloadCipher;
+  /** Bounds on numbers and on the stored and published size of events. */
+  sizeLimits: SizeLimits;
   /** Wakes the relays after a commit that wrote outbox rows (or has the commit carry the NOTIFY). */
   notifier: Pick<OutboxNotifier, 'carry' | 'carried' | 'poke'>;
 }
@@ -56,7 +59,8 @@ export interface AcceptResult {
 
 /**
  * The one path every accepted event takes, whatever its wire format: validate all events
- * (nothing is written unless every one passes), route each, and store them with their
+ * (nothing is written unless every one passes), route each, check what they would take stored
+ * and published (checkSizes), and store them with their
  * outbox rows in one transaction. Resolves after the commit; the relays are notified at it or after it.
  */
 export async function acceptEvents(
@@ -87,6 +91,7 @@ export async function acceptEvents(
       destinations: routeEvent({ type: e.type, source, data: e.data, partitionKey: e.partitionKey }, routing),
     };
   });
+  checkSizes(options.body, toStore, deps.sizeLimits);
   const carriesNotify = toStore.some((e) => e.destinations.length > 0) && deps.notifier.carry();
   let notified = false;
   let stored;

@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Knex } from 'knex';
 import type { Registry } from 'prom-client';
 import type { WebhookSourcesConfig } from '@orchestron/config';
-import { isConnectionError, ping, type PayloadCipher } from '@orchestron/db';
+import { ping, type PayloadCipher } from '@orchestron/db';
 import { runChecks, type HealthCheck, type IngestMetrics, type Logger, errorFields } from '@orchestron/observability';
 import type { RoutingTable } from '@orchestron/routing';
 import type { SchemaRegistry } from '@orchestron/schemas';
@@ -11,11 +11,16 @@ import { logAccess } from './access-log';
 import { requireClientCertificate } from './client-certificate';
 import { recordHttpMetrics, routeLabel } from './http-metrics';
 import { Problem, sendProblem } from './problem';
+import { DEFAULT_MAX_MESSAGE_BYTES, type SizeLimits } from './message-size';
+import { otherMethods } from './methods';
+import { DEFAULT_NUMBER_LIMITS, type NumberLimits } from './written-size';
 import { limitRequests } from './rate-limit';
 import type { OutboxNotifier } from './outbox-notifier';
 import { requestId, requestIdOf } from './request-id';
+import { toProblem } from './to-problem';
 import type { ApiKeyCache } from './auth/api-key-cache';
 import { authenticate } from './auth/authenticate';
+import { AuthFailureLimiter } from './auth/failure-limit';
 import { eventsRouter } from './routes/events';
 import { webhooksRouter } from './routes/webhooks';
 import { compileWebhookSources, type WebhookSource } from './webhooks/sources';
@@ -23,6 +28,13 @@ import { compileWebhookSources, type WebhookSource } from './webhooks/sources';
 export interface IngestSettings {
   maxPayloadBytes: number;
   maxBatchSize: number;
+  /** api.max_number_digits, api.max_number_exponent (defaults: DEFAULT_NUMBER_LIMITS). */
+  numberLimits?: NumberLimits;
+  /** api.max_message_size per broker (defaults: DEFAULT_MAX_MESSAGE_BYTES). */
+  maxMessageBytes?: SizeLimits['maxMessageBytes'];
+  /** api.auth_failure_limit per api.auth_failure_window and client address; 0 turns it off (the default). */
+  authFailureLimit?: number;
+  authFailureWindowMs?: number;
   rateLimit: number;
   rateLimitBurst: number;
   trustProxy: boolean;
@@ -77,8 +89,17 @@ export function createIngestApp(deps: IngestDependencies): express.Express {
       source === DEFAULT_SOURCE || Object.hasOwn(deps.settings.webhookSources ?? {}, source),
     cipher: deps.cipher,
     notifier: deps.notifier,
+    sizeLimits: {
+      maxPayloadBytes: settings.maxPayloadBytes,
+      numbers: settings.numberLimits ?? DEFAULT_NUMBER_LIMITS,
+      maxMessageBytes: settings.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    },
   };
   const limits = () => ({ ratePerSecond: deps.settings.rateLimit, burst: deps.settings.rateLimitBurst });
+  const authFailures = new AuthFailureLimiter(() => ({
+    limit: deps.settings.authFailureLimit ?? 0,
+    windowMs: deps.settings.authFailureWindowMs ?? 60_000,
+  }));
   const app = express();
   app.disable('x-powered-by');
   // Every answer names new ids or a problem: an ETag (a hash of each body) would never match.
@@ -99,10 +120,11 @@ export function createIngestApp(deps: IngestDependencies): express.Express {
   app.get('/metrics', routeLabel('/metrics'), async (_req, res) => {
     res.type(deps.registry.contentType).send(await deps.registry.metrics());
   });
+  app.all(['/health', '/ready', '/metrics'], otherMethods(['GET']));
 
   app.use(
     eventsRouter(acceptDeps, { maxPayloadBytes: settings.maxPayloadBytes, maxBatchSize: settings.maxBatchSize }, [
-      authenticate(deps.apiKeys, { required: settings.requireApiKey }),
+      authenticate(deps.apiKeys, { required: settings.requireApiKey, failures: authFailures }),
       limitRequests(limits),
     ]),
   );
@@ -111,7 +133,11 @@ export function createIngestApp(deps: IngestDependencies): express.Express {
   app.use(
     webhooksRouter(
       acceptDeps,
-      { maxPayloadBytes: settings.maxPayloadBytes, sources: webhookSourcesOf(() => deps.settings.webhookSources) },
+      {
+        maxPayloadBytes: settings.maxPayloadBytes,
+        sources: webhookSourcesOf(() => deps.settings.webhookSources),
+        authFailures,
+      },
       [limitRequests(limits)],
     ),
   );
@@ -127,9 +153,12 @@ export function createIngestApp(deps: IngestDependencies): express.Express {
 
   // Express 5 forwards rejected promises of async handlers here.
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const problem = toProblem(error);
+    const problem = toProblem(error, req);
     if (problem.status >= 500) {
       logger.error('request failed', { requestId: requestIdOf(res), path: req.path, ...errorFields(error) });
+    } else if (!(error instanceof Problem)) {
+      // A client fault found by a library (body-parser, the router, Postgres): worth a trace, not an alert.
+      logger.debug('request refused', { requestId: requestIdOf(res), status: problem.status, reason: problem.slug });
     }
     if (req.path === '/events' && problem.status < 500 && problem.status !== 429) {
       metrics.eventsReceived.inc({ source: 'unknown', type: 'unknown', outcome: 'rejected' });
@@ -152,47 +181,4 @@ function webhookSourcesOf(current: () => WebhookSourcesConfig | undefined): () =
     }
     return compiled;
   };
-}
-
-function toProblem(error: unknown): Problem {
-  if (error instanceof Problem) return error;
-  const bodyError = error as { type?: string; status?: number; limit?: number };
-  if (bodyError.type === 'entity.too.large') {
-    return new Problem(
-      413,
-      'payload-too-large',
-      'Payload too large',
-      `the body exceeds the limit of ${bodyError.limit} bytes`,
-    );
-  }
-  if (bodyError.type === 'request.aborted' || bodyError.type === 'request.size.invalid') {
-    return new Problem(400, 'bad-request', 'Bad request', 'the request body was not received completely');
-  }
-  if (bodyError.type === 'encoding.unsupported') {
-    return new Problem(415, 'unsupported-media-type', 'Unsupported content encoding', 'send the body uncompressed');
-  }
-  // 22P05 untranslatable character (a \u0000 in JSON), 22021 character not in repertoire:
-  // text Postgres cannot store. The sender's input, not our fault, and retrying won't help.
-  const code = (error as { code?: string }).code;
-  if (code === '22P05' || code === '22021') {
-    return new Problem(
-      400,
-      'unstorable-text',
-      'Unstorable text',
-      'the event contains a NUL character (\\u0000) or other text that cannot be stored',
-    );
-  }
-  if (isConnectionError(error)) {
-    return new Problem(
-      503,
-      'database-unavailable',
-      'Service unavailable',
-      'the event store cannot be reached; retry later',
-      undefined,
-      {
-        'Retry-After': '5',
-      },
-    );
-  }
-  return new Problem(500, 'internal-error', 'Internal error', 'the request could not be processed; nothing was stored');
 }

@@ -1,5 +1,36 @@
-import type { Request } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Problem } from './problem';
+
+/** Marks a connection whose last answer said `Connection: close`. */
+const CLOSING = Symbol('orchestron.closing');
+
+/**
+ * 413 at once for a request whose declared Content-Length exceeds the limit, before anything
+ * else is done for it: body-parser would answer only after reading the whole body, so a client
+ * declaring 10 MB and sending 10 bytes waited for nothing. The body is never read, so the
+ * connection is closed after the answer (`Connection: close`). Node still parses and hands on
+ * requests pipelined behind it on that connection, whose answers would never be sent: they are
+ * left unhandled (the connection closes once the 413 is out), so none of them stores an event.
+ */
+export function refuseDeclaredOversize(maxBytes: number): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const socket = req.socket as typeof req.socket & { [CLOSING]?: boolean };
+    if (socket[CLOSING]) return;
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > maxBytes) {
+      socket[CLOSING] = true;
+      throw new Problem(
+        413,
+        'payload-too-large',
+        'Payload too large',
+        `the declared Content-Length ${declared} exceeds the limit of ${maxBytes} bytes`,
+        undefined,
+        { Connection: 'close' },
+      );
+    }
+    next();
+  };
+}
 
 const JSON_MEDIA_TYPES = new Set(['application/json']);
 

@@ -38,6 +38,10 @@ export function ingestSettings(config: OrchestronConfig): IngestSettings {
   return {
     maxPayloadBytes: config.api.max_payload_size,
     maxBatchSize: config.api.max_batch_size,
+    numberLimits: { maxDigits: config.api.max_number_digits, maxExponent: config.api.max_number_exponent },
+    maxMessageBytes: { ...config.api.max_message_size },
+    authFailureLimit: config.api.auth_failure_limit,
+    authFailureWindowMs: config.api.auth_failure_window,
     rateLimit: config.api.rate_limit,
     rateLimitBurst: config.api.rate_limit_burst,
     trustProxy: config.api.trust_proxy,

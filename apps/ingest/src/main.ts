@@ -60,9 +60,11 @@ async function main(): Promise<void> {
   const app = createIngestApp(deps);
 
   const { host, port } = parseListenAddress(config.api.address);
-  const server = createServer(app, config.api.tls);
-  // Longer than a load balancer's idle timeout, so it never reuses a socket we just closed.
-  server.keepAliveTimeout = 65_000;
+  const server = createServer(app, config.api.tls, {
+    headersMs: config.api.headers_timeout,
+    requestMs: config.api.request_timeout,
+    keepAliveMs: config.api.keep_alive_timeout,
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);

@@ -13,6 +13,32 @@ export interface TlsFiles {
 
 export type ReloadableTlsServer = http.Server | https.Server;
 
+/** How long a client may take (api.headers_timeout, api.request_timeout, api.keep_alive_timeout). */
+export interface ServerTimeouts {
+  /** Until the request's headers are complete; then 408 and the connection is closed. */
+  headersMs: number;
+  /** Until the whole request, body included, is received; then 408 and the connection is closed. */
+  requestMs: number;
+  /** How long an idle keep-alive connection is kept open between requests. */
+  keepAliveMs: number;
+}
+
+/**
+ * The server's limits on slow clients. Node checks the header and request deadlines only
+ * every `connectionsCheckingInterval` (30 s by default, so a 10 s deadline could hold a
+ * socket for 40 s): checked every second here, or more often for shorter deadlines.
+ */
+function timeoutOptions(timeouts: ServerTimeouts): http.ServerOptions {
+  return {
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(timeouts.headersMs / 4))),
+  };
+}
+
+export const DEFAULT_TIMEOUTS: ServerTimeouts = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 65_000 };
+
 /** The certificate, key and client CA, read now (a reload calls it again for rotated files). */
 export function readTlsOptions(files: TlsFiles): SecureContextOptions {
   return {
@@ -27,11 +53,15 @@ export function readTlsOptions(files: TlsFiles): SecureContextOptions {
  * certificate but the handshake does not demand one: the app refuses requests without a valid
  * one (401), except the probes, which kubelets send without a client certificate.
  */
-export function createServer(app: ExpressLikeApp, tls: TlsFiles): ReloadableTlsServer {
-  const classes = requestClassesOf(app);
-  if (!tls.cert_file) return http.createServer(classes, app);
+export function createServer(
+  app: ExpressLikeApp,
+  tls: TlsFiles,
+  timeouts: ServerTimeouts = DEFAULT_TIMEOUTS,
+): ReloadableTlsServer {
+  const options = { ...requestClassesOf(app), ...timeoutOptions(timeouts) };
+  if (!tls.cert_file) return http.createServer(options, app);
   return https.createServer(
-    { ...classes, ...readTlsOptions(tls), requestCert: tls.ca_file !== '', rejectUnauthorized: false },
+    { ...options, ...readTlsOptions(tls), requestCert: tls.ca_file !== '', rejectUnauthorized: false },
     app,
   );
 }

@@ -9,25 +9,15 @@ import { SchemaRegistry } from '@orchestron/schemas';
 import { createTestDatabase, type TestDatabase } from '@orchestron/testing';
 import { OutboxNotifier } from '../src/outbox-notifier';
 import { createIngestApp, type IngestSettings } from '../src/app';
+import { baseSettings } from './in-process-ingest';
 import { ApiKeyCache } from '../src/auth/api-key-cache';
 
 // POST /events with CloudEvents 1.0 in its three HTTP content modes, against a real Postgres.
 
 const settings: IngestSettings = {
-  maxPayloadBytes: 64 * 1024,
+  ...baseSettings,
   maxBatchSize: 3,
-  rateLimit: 0,
-  rateLimitBurst: 0,
-  trustProxy: false,
-  requireApiKey: false,
-  maxClockSkewMs: 300_000,
-  routing: {
-    broker: 'kafka',
-    default_topic: 'events',
-    default_exchange: 'events',
-    default_routing_key: '#',
-    rules: [],
-  },
+  routing: { ...baseSettings.routing, broker: 'kafka' },
 };
 
 const signup = { user_id: 'u1', email: 'u1@example.com', signed_up_at: '2026-11-26T10:00:00Z' };

@@ -7,24 +7,10 @@ import { SchemaRegistry } from '@orchestron/schemas';
 import { createTestDatabase, listenForOutboxNotices, type OutboxNotices, type TestDatabase } from '@orchestron/testing';
 import { OutboxNotifier } from '../src/outbox-notifier';
 import { createIngestApp, type IngestSettings } from '../src/app';
+import { baseSettings, rowCounts as countRows } from './in-process-ingest';
 import { ApiKeyCache } from '../src/auth/api-key-cache';
 
-const settings: IngestSettings = {
-  maxPayloadBytes: 64 * 1024,
-  maxBatchSize: 100,
-  rateLimit: 0,
-  rateLimitBurst: 0,
-  trustProxy: false,
-  requireApiKey: false,
-  maxClockSkewMs: 300_000,
-  routing: {
-    broker: 'rabbitmq',
-    default_topic: 'events',
-    default_exchange: 'events',
-    default_routing_key: '#',
-    rules: [],
-  },
-};
+const settings: IngestSettings = { ...baseSettings };
 
 const signup = (n: number) => ({
   type: 'user.signed_up',
@@ -60,13 +46,7 @@ async function startIngest(
   return { server: s, url: `http://127.0.0.1:${(s.address() as AddressInfo).port}` };
 }
 
-async function rowCounts(): Promise<{ events: number; outbox: number }> {
-  const result = await database.db.raw<{ rows: Array<{ events: string; outbox: string }> }>(
-    'select (select count(*) from events) as events, (select count(*) from outbox) as outbox',
-  );
-  const row = result.rows[0];
-  return { events: Number(row?.events), outbox: Number(row?.outbox) };
-}
+const rowCounts = () => countRows(database);
 
 function post(body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) {
   return fetch(`${baseUrl}/events`, { method: 'POST', body, headers });

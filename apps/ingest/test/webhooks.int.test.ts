@@ -14,6 +14,7 @@ import { SchemaRegistry } from '@orchestron/schemas';
 import { createTestDatabase, type TestDatabase } from '@orchestron/testing';
 import { OutboxNotifier } from '../src/outbox-notifier';
 import { createIngestApp, type IngestSettings } from '../src/app';
+import { baseSettings } from './in-process-ingest';
 import { ApiKeyCache } from '../src/auth/api-key-cache';
 
 // Every request here is signed by the sender's own library: @octokit/webhooks-methods (GitHub),
@@ -82,22 +83,7 @@ function writeSchemas(): string {
   return dir;
 }
 
-const settings: IngestSettings = {
-  maxPayloadBytes: 16 * 1024,
-  maxBatchSize: 100,
-  rateLimit: 0,
-  rateLimitBurst: 0,
-  trustProxy: false,
-  requireApiKey: true,
-  maxClockSkewMs: 300_000,
-  routing: {
-    broker: 'rabbitmq',
-    default_topic: 'events',
-    default_exchange: 'events',
-    default_routing_key: '#',
-    rules: [],
-  },
-};
+const settings: IngestSettings = { ...baseSettings, maxPayloadBytes: 16 * 1024, requireApiKey: true };
 
 let database: TestDatabase;
 let server: http.Server;

@@ -205,6 +205,14 @@ function checkConsistency(config: OrchestronConfig): string[] {
   }
   if (config.outbox.process_interval < 10) problems.push('outbox.process_interval: must be at least 10ms');
   if (config.api.max_batch_size < 1) problems.push('api.max_batch_size: must be at least 1');
+  if (config.api.request_timeout < config.api.headers_timeout) {
+    problems.push('api.request_timeout: must be at least api.headers_timeout');
+  }
+  if (config.api.headers_timeout < 100) problems.push('api.headers_timeout: must be at least 100ms');
+  // Postgres's numeric holds at most 16383 digits after the point (and 131072 before it).
+  if (config.api.max_number_digits + config.api.max_number_exponent > 16_383) {
+    problems.push('api.max_number_digits + api.max_number_exponent: must be at most 16383 (Postgres numeric range)');
+  }
   if (config.database.max_connections < 1) problems.push('database.max_connections: must be at least 1');
   if (config.broker.type === 'kafka' && config.broker.kafka.brokers.length === 0) {
     problems.push('broker.kafka.brokers: at least one broker is needed when broker.type is kafka');

@@ -27,6 +27,15 @@ export interface OrchestronConfig {
     require_api_key: boolean;
     key_refresh_interval: number;
     key_usage_flush_interval: number;
+    headers_timeout: number;
+    request_timeout: number;
+    keep_alive_timeout: number;
+    auth_failure_limit: number;
+    auth_failure_window: number;
+    max_number_digits: number;
+    max_number_exponent: number;
+    /** Per broker: the largest message ingest accepts an event for (bytes). */
+    max_message_size: { kafka: number; rabbitmq: number };
     /** HTTPS instead of HTTP when cert_file and key_file are set; ca_file requires client certificates. */
     tls: { cert_file: string; key_file: string; ca_file: string };
   };
@@ -173,6 +182,53 @@ export const schema = {
       doc: 'How often ingest records when each API key was last used (one write per interval).',
       format: 'duration-ms',
       default: '30s',
+    },
+    headers_timeout: {
+      doc: 'How long a client may take to send the request headers; a slower one gets 408 and its connection is closed.',
+      format: 'duration-ms',
+      default: '10s',
+    },
+    request_timeout: {
+      doc: 'How long a client may take to send a whole request, body included; a slower one gets 408 and its connection is closed. At least headers_timeout.',
+      format: 'duration-ms',
+      default: '30s',
+    },
+    keep_alive_timeout: {
+      doc: 'How long an idle keep-alive connection stays open between requests. Longer than a load balancer idle timeout, so that it never reuses a connection ingest has just closed.',
+      format: 'duration-ms',
+      default: '65s',
+    },
+    auth_failure_limit: {
+      doc: 'Failed authentications (no, unknown or revoked API key; invalid webhook signature) allowed per client address within auth_failure_window; further failures get 429 instead of 401. A valid key or signature from the same address is never refused by it. 0 turns it off.',
+      format: 'nat',
+      default: 20,
+    },
+    auth_failure_window: {
+      doc: 'The window auth_failure_limit counts failures in.',
+      format: 'duration-ms',
+      default: '1m',
+    },
+    max_number_digits: {
+      doc: 'Most digits a JSON number in an event may have (leading zeros not counted); more gets 422. With max_number_exponent it bounds how much a number grows when written out in full, as Postgres stores it (docs/architecture.md, What ingest refuses and why).',
+      format: 'nat',
+      default: 1000,
+    },
+    max_number_exponent: {
+      doc: 'Largest exponent (e400, e-400) a JSON number in an event may have; more gets 422. 1e400 is stored and published as 401 digits; 400 lets through every double. max_number_digits + max_number_exponent may be at most 16383 (Postgres numeric range).',
+      format: 'nat',
+      default: 400,
+    },
+    max_message_size: {
+      kafka: {
+        doc: "Largest message ingest accepts an event for when it routes to Kafka (payload as published plus its headers); a larger event gets 413 instead of being dead-lettered by the relay. Keep it below the topics' max.message.bytes (broker default 1048588) with headroom for record overhead.",
+        format: 'byte-size',
+        default: '960KB',
+      },
+      rabbitmq: {
+        doc: "Largest message ingest accepts an event for when it routes to RabbitMQ; a larger event gets 413. Keep it below the broker's max_message_size (16MB by default since RabbitMQ 4.0).",
+        format: 'byte-size',
+        default: '15MB',
+      },
     },
     tls: {
       cert_file: {

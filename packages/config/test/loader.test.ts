@@ -139,6 +139,26 @@ describe('loadConfig', () => {
     );
   });
 
+  it("checks ingest's timeouts and number bounds against each other and against Postgres's numeric range", () => {
+    const problems = problemsOf(() =>
+      loadConfig({
+        env: {
+          ORCHESTRON_API_HEADERS_TIMEOUT: '20s',
+          ORCHESTRON_API_REQUEST_TIMEOUT: '10s',
+          ORCHESTRON_API_MAX_NUMBER_DIGITS: '16000',
+          ORCHESTRON_API_MAX_NUMBER_EXPONENT: '1000',
+        },
+      }),
+    );
+    expect(problems).toEqual([
+      'api.request_timeout: must be at least api.headers_timeout',
+      'api.max_number_digits + api.max_number_exponent: must be at most 16383 (Postgres numeric range)',
+    ]);
+    const api = loadConfig({ env: {} }).api;
+    expect([api.headers_timeout, api.request_timeout, api.keep_alive_timeout]).toEqual([10_000, 30_000, 65_000]);
+    expect(api.max_message_size).toEqual({ kafka: 960 * 1024, rabbitmq: 15 * 1024 * 1024 });
+  });
+
   it('names an environment variable for every key', () => {
     const keys = configKeys();
     expect(keys.length).toBeGreaterThan(30);

@@ -2,6 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ApiKeyRecord } from '@orchestron/db';
 import { Problem } from '../problem';
 import type { ApiKeyCache } from './api-key-cache';
+import type { AuthFailureLimiter } from './failure-limit';
 
 /** The key that authenticated this request, if any. */
 export function apiKeyOf(res: Response): ApiKeyRecord | undefined {
@@ -30,7 +31,10 @@ const unauthorized = (detail: string): Problem =>
 /** An unknown key triggers a reload of the keys at most this often. */
 const UNKNOWN_KEY_RELOAD_MS = 1_000;
 
-export function authenticate(cache: ApiKeyCache, options: { required: boolean }): RequestHandler {
+export function authenticate(
+  cache: ApiKeyCache,
+  options: { required: boolean; failures: AuthFailureLimiter },
+): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const key = presentedKey(req);
     if ((key !== undefined || options.required) && !cache.isLoaded()) {
@@ -46,16 +50,22 @@ export function authenticate(cache: ApiKeyCache, options: { required: boolean })
       );
     }
     if (key === undefined) {
-      if (options.required) throw unauthorized('an API key is required (Authorization: Bearer <key> or X-API-Key)');
+      if (options.required) {
+        throw options.failures.failed(
+          req,
+          unauthorized('an API key is required (Authorization: Bearer <key> or X-API-Key)'),
+        );
+      }
       return next();
     }
     let record = key === '' ? undefined : cache.authenticate(key);
-    if (!record && key !== '') {
-      // Perhaps created since the last reload: look again before refusing it.
+    if (!record && key !== '' && !options.failures.exhausted(req)) {
+      // Perhaps created since the last reload: look again before refusing it (not for an
+      // address that keeps presenting wrong keys: that would be a way to load the database).
       await cache.refreshIfOlderThan(UNKNOWN_KEY_RELOAD_MS);
       record = cache.authenticate(key);
     }
-    if (!record) throw unauthorized('the API key is not valid or has been revoked');
+    if (!record) throw options.failures.failed(req, unauthorized('the API key is not valid or has been revoked'));
     res.locals.apiKey = record;
     next();
   };

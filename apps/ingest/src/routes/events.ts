@@ -1,12 +1,13 @@
 import express, { type Router } from 'express';
 import { acceptEvents, DEFAULT_SOURCE, type AcceptDependencies } from '../accept-events';
-import { readJsonBody, requireJsonContentType } from '../body';
+import { readJsonBody, refuseDeclaredOversize, requireJsonContentType } from '../body';
 import { readBinaryEvent } from '../cloudevents/binary';
 import { contentModeOf, type ContentMode } from '../cloudevents/content-mode';
 import { parseBatch, parseStructured } from '../cloudevents/structured';
 import { parseEnvelopes } from '../envelope';
 import type { IncomingEvent } from '../incoming-event';
 import { sendJson } from '../json-response';
+import { otherMethods } from '../methods';
 import { Problem } from '../problem';
 import { apiKeyOf } from '../auth/authenticate';
 import { authorizeEvents } from '../auth/authorize';
@@ -70,6 +71,7 @@ export function eventsRouter(
   router.post(
     '/events',
     routeLabel('/events'),
+    refuseDeclaredOversize(settings.maxPayloadBytes),
     ...guards,
     (req, res, next) => {
       const mode = contentModeOf((name) => req.get(name));
@@ -92,5 +94,6 @@ export function eventsRouter(
       sendJson(res, result.status, result.body);
     },
   );
+  router.all('/events', otherMethods(['POST']));
   return router;
 }

@@ -1,8 +1,10 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { acceptEvents, type AcceptDependencies } from '../accept-events';
-import { readJsonBody, requireJsonContentType } from '../body';
+import type { AuthFailureLimiter } from '../auth/failure-limit';
+import { readJsonBody, refuseDeclaredOversize, requireJsonContentType } from '../body';
 import { routeLabel } from '../http-metrics';
 import { sendJson } from '../json-response';
+import { otherMethods } from '../methods';
 import { Problem } from '../problem';
 import { requestIdOf } from '../request-id';
 import { traceContextOf } from '../trace-context';
@@ -14,6 +16,8 @@ export interface WebhooksSettings {
   maxPayloadBytes: number;
   /** The configured sources, read per request (so a config reload can swap them). */
   sources: () => ReadonlyMap<string, WebhookSource>;
+  /** Counts invalid signatures per client address (429 past api.auth_failure_limit). */
+  authFailures: AuthFailureLimiter;
   /** The clock signed timestamps are checked against (tests set it). */
   now?: () => number;
 }
@@ -39,6 +43,7 @@ export function webhooksRouter(
   router.post(
     ROUTE,
     routeLabel(ROUTE),
+    refuseDeclaredOversize(settings.maxPayloadBytes),
     ...guards,
     (req: Request<{ source: string }>, res, next) => {
       const source = settings.sources().get(req.params.source);
@@ -68,7 +73,10 @@ export function webhooksRouter(
           source: source.name,
           reason: verification.reason,
         });
-        throw new Problem(401, 'invalid-signature', 'Invalid webhook signature', verification.reason);
+        throw settings.authFailures.failed(
+          req,
+          new Problem(401, 'invalid-signature', 'Invalid webhook signature', verification.reason),
+        );
       }
       const body = readJsonBody(req.body);
       const event = webhookEvent(source, delivery, body.value);
@@ -88,6 +96,7 @@ export function webhooksRouter(
       sendJson(res, result.status, result.body);
     },
   );
+  router.all(ROUTE, otherMethods(['POST']));
   // Counts rejected deliveries by source, then leaves the response to the app's error handler.
   router.use(ROUTE, (error: unknown, _req: Request, res: Response, next: NextFunction) => {
     const status = error instanceof Problem ? error.status : (error as { status?: number }).status;
