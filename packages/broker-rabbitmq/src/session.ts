@@ -8,7 +8,7 @@ import {
   type PublishResult,
 } from '@orchestron/broker';
 import { isChannelRefusal, unavailable } from './errors';
-import { toAmqpPublish, unpublishableReason } from './marshal';
+import { toAmqpPublish, unpublishableReason, type AmqpPublish } from './marshal';
 import { ReturnCorrelator } from './returns';
 import { declareTopology, type RabbitMqTopology } from './topology';
 
@@ -29,6 +29,26 @@ export interface SessionSettings {
 
 /** How one message's publish ended; never a rejected promise (see `publishOne`). */
 type Outcome = { readonly result: PublishResult } | { readonly failure: BrokerUnavailableError };
+
+/**
+ * The AMQP publish of one message, or why it cannot be sent: building it (marshal.ts) and
+ * checking it never throws out of a batch.
+ */
+function buildPublish(message: OutboundMessage): { publish: AmqpPublish } | { rejection: MessageRejectedError } {
+  try {
+    const publish = toAmqpPublish(message);
+    const reason = unpublishableReason(publish);
+    if (reason === null) return { publish };
+    return { rejection: new MessageRejectedError(`cannot be sent over AMQP: ${reason}`, { reason: 'unbuildable' }) };
+  } catch (error) {
+    return {
+      rejection: new MessageRejectedError(`cannot be sent over AMQP: ${(error as Error).message}`, {
+        cause: error,
+        reason: 'unbuildable',
+      }),
+    };
+  }
+}
 
 /** Open an AMQP connection with the timeouts and TLS options of `settings`. */
 export async function openConnection(settings: SessionSettings, role: string): Promise<ChannelModel> {
@@ -179,16 +199,23 @@ export class PublisherSession {
   }
 
   private async publishAll(messages: readonly OutboundMessage[]): Promise<PublishResult[]> {
-    const refused = await this.declareExchanges(messages);
+    // Every message is built (and its encoding tried) before the first is sent: a message
+    // that cannot be sent is its own rejection, and the others go out.
+    const built = messages.map(buildPublish);
+    const refused = await this.declareExchanges(built.flatMap((b) => ('publish' in b ? [b.publish.exchange] : [])));
     const outcomes: Promise<Outcome>[] = [];
-    for (const message of messages) {
+    for (const entry of built) {
       if (this.broken) break;
-      const refusal = refused.get(message.destination);
+      if ('rejection' in entry) {
+        outcomes.push(Promise.resolve({ result: { ok: false, error: entry.rejection } }));
+        continue;
+      }
+      const refusal = refused.get(entry.publish.exchange);
       if (refusal) {
         outcomes.push(Promise.resolve({ result: { ok: false, error: refusal } }));
         continue;
       }
-      const { outcome, writable } = this.publishOne(message);
+      const { outcome, writable } = this.publishOne(entry.publish);
       outcomes.push(outcome);
       // The socket's buffer is full: wait until it drains instead of buffering a whole
       // large batch in memory.
@@ -218,15 +245,9 @@ export class PublisherSession {
    * collected while the loop may still wait for 'drain', and a rejection nobody awaits yet
    * would be reported as unhandled.
    */
-  private publishOne(message: OutboundMessage): { outcome: Promise<Outcome>; writable: boolean } {
-    const publish = toAmqpPublish(message);
-    const unpublishable = unpublishableReason(publish);
-    if (unpublishable !== null) {
-      const error = new MessageRejectedError(`cannot be sent over AMQP: ${unpublishable}`);
-      return { outcome: Promise.resolve({ result: { ok: false, error } }), writable: true };
-    }
+  private publishOne(publish: AmqpPublish): { outcome: Promise<Outcome>; writable: boolean } {
     const { exchange, routingKey, content, options } = publish;
-    const ticket = this.returns.expect(exchange, routingKey, message.id);
+    const ticket = this.returns.expect(exchange, routingKey, options.messageId);
     let writable = true;
     const outcome = new Promise<Outcome>((resolve) => {
       try {
@@ -298,9 +319,9 @@ export class PublisherSession {
    * are rare, and a refusal closes the declaring channel under any concurrent declaration).
    * Returns the destinations the broker refused; connection trouble throws.
    */
-  private async declareExchanges(messages: readonly OutboundMessage[]): Promise<Map<string, MessageRejectedError>> {
+  private async declareExchanges(exchanges: readonly string[]): Promise<Map<string, MessageRejectedError>> {
     const refused = new Map<string, MessageRejectedError>();
-    for (const destination of new Set(messages.map((m) => m.destination))) {
+    for (const destination of new Set(exchanges)) {
       // '' is the default exchange: always there, and declaring it is not allowed.
       if (destination === '') continue;
       try {

@@ -103,6 +103,29 @@ describe('RabbitMqPublisher', () => {
     expect(got.content.equals(sent.payload)).toBe(true);
   });
 
+  it('publishes an event from before 1970 without an AMQP timestamp, and the next event on the same connection', async () => {
+    const { exchange, queue } = await boundExchange();
+    const p = publisher();
+    const early = message(exchange, { time: new Date('1969-12-31T23:59:59Z') });
+    const next = message(exchange, { time: new Date('2026-12-03T10:00:00Z') });
+
+    expect(await p.publish([early])).toEqual([{ ok: true }]);
+    expect(await p.publish([next])).toEqual([{ ok: true }]);
+
+    const got = await withChannel(async (channel) => [
+      await channel.get(queue, { noAck: true }),
+      await channel.get(queue, { noAck: true }),
+    ]);
+    const [first, second] = got.map((m) => {
+      if (!m) throw new Error('a message is missing from the queue');
+      return m;
+    });
+    expect(first?.properties.messageId).toBe(early.id);
+    expect(first?.properties.timestamp).toBeUndefined();
+    expect(first?.properties.headers?.['cloudEvents:time']).toBe('1969-12-31T23:59:59.000Z');
+    expect(second?.properties).toMatchObject({ messageId: next.id, timestamp: Math.floor(next.time.getTime() / 1000) });
+  });
+
   it('tells apart copies of one event sent to two exchanges when only one of them is routable', async () => {
     const routable = await boundExchange();
     const unbound = uniqueName('publisher-test-unbound');
