@@ -45,7 +45,11 @@ async function main(): Promise<void> {
   const publishers = new Map<string, Publisher>(
     brokers.map((broker) => [
       broker,
-      new InstrumentedPublisher(createPublisher(broker, config.broker, logger), metrics, broker),
+      new InstrumentedPublisher(
+        createPublisher(broker, config.broker, logger, { reconnectBackoffMaxMs: config.outbox.broker_backoff_max }),
+        metrics,
+        broker,
+      ),
     ]),
   );
   for (const [broker, publisher] of publishers) {

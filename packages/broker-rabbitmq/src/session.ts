@@ -73,7 +73,8 @@ export async function openConnection(settings: SessionSettings, role: string): P
  *
  * A session is used until it breaks (connection or confirm channel closed, confirm
  * timeout); then every message still waiting fails with `BrokerUnavailableError` and the
- * publisher opens a new session on its next call.
+ * publisher opens a new session on its next call. A nack is not a break: it is that one
+ * message's `MessageRejectedError` (reason `nacked`), and the confirmed ones are `ok`.
  */
 export class PublisherSession {
   static async open(settings: SessionSettings): Promise<PublisherSession> {
@@ -131,7 +132,9 @@ export class PublisherSession {
       settings.logger.info('RabbitMQ unblocked publishing on this connection');
     });
     confirms.on('error', (error: unknown) => this.markBroken('confirm channel error', error));
-    confirms.on('close', () => this.markBroken('confirm channel closed'));
+    // Before amqplib's own 'close' listener, which fails every unconfirmed message: their
+    // callbacks must see the session broken, or a lost channel would read as nacks.
+    confirms.prependListener('close', () => this.markBroken('confirm channel closed'));
     confirms.on('return', (message: Message) => this.onReturn(message));
   }
 
@@ -253,11 +256,21 @@ export class PublisherSession {
       try {
         writable = this.confirms.publish(exchange, routingKey, content, options, (error: unknown) => {
           const returnedBecause = this.returns.settle(ticket);
-          if (error) {
+          if (error && this.broken) {
+            resolve({ failure: this.broken });
+          } else if (error) {
+            // A nack on a working channel: the broker refused to store this message (a full
+            // queue with x-overflow reject-publish, a queue that is down). It is this message's
+            // failure; the others of the call stand on their own confirms. Queues that did take
+            // it keep their copy, so each retry can deliver it to them again.
             resolve({
-              failure:
-                this.broken ??
-                unavailable('nacked the message (not stored, e.g. a full queue that rejects publishes)', error),
+              result: {
+                ok: false,
+                error: new MessageRejectedError(
+                  `nacked: RabbitMQ did not store the message for exchange "${exchange}", routing key "${routingKey}" (a queue it routes to refuses it, e.g. full with x-overflow reject-publish)`,
+                  { cause: error, reason: 'nacked' },
+                ),
+              },
             });
           } else if (returnedBecause !== null) {
             resolve({
@@ -265,6 +278,7 @@ export class PublisherSession {
                 ok: false,
                 error: new MessageRejectedError(
                   `unroutable: exchange "${exchange}" has no queue bound for routing key "${routingKey}" (${returnedBecause})`,
+                  { reason: 'unroutable' },
                 ),
               },
             });

@@ -23,6 +23,8 @@ function message(exchange: string, overrides: Partial<OutboundMessage> = {}): Ou
 }
 
 const created: { exchange: string; queue?: string }[] = [];
+/** Queues a test bound besides boundExchange's, deleted in afterEach. */
+const fullQueues: string[] = [];
 const publishers: RabbitMqPublisher[] = [];
 const proxies: TcpProxy[] = [];
 
@@ -51,7 +53,9 @@ afterEach(async () => {
   await Promise.all(publishers.splice(0).map((p) => p.close()));
   await Promise.all(proxies.splice(0).map((p) => p.close()));
   const toDelete = created.splice(0);
+  const queues = fullQueues.splice(0);
   await withChannel(async (channel) => {
+    for (const queue of queues) await channel.deleteQueue(queue);
     for (const { exchange, queue } of toDelete) {
       if (queue) await channel.deleteQueue(queue);
       await channel.deleteExchange(exchange);
@@ -124,6 +128,39 @@ describe('RabbitMqPublisher', () => {
     expect(first?.properties.timestamp).toBeUndefined();
     expect(first?.properties.headers?.['cloudEvents:time']).toBe('1969-12-31T23:59:59.000Z');
     expect(second?.properties).toMatchObject({ messageId: next.id, timestamp: Math.floor(next.time.getTime() / 1000) });
+  });
+
+  it('settles per message: a nack from a full reject-publish queue rejects that message only, and the connection stays up', async () => {
+    const { exchange, queue } = await boundExchange();
+    const full = `${exchange}.full`;
+    await withChannel(async (channel) => {
+      await channel.assertQueue(full, {
+        durable: true,
+        arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' },
+      });
+      await channel.bindQueue(full, exchange, 'routing.full');
+    });
+    fullQueues.push(full);
+    const p = publisher();
+    const toFull = (): OutboundMessage => message(exchange, { routingKey: 'routing.full' });
+    const batch = [message(exchange), toFull(), message(exchange), toFull(), message(exchange)];
+
+    const results = await p.publish(batch);
+
+    expect(results.map((r) => r.ok)).toEqual([true, true, true, false, true]);
+    const refused = results[3] as { ok: false; error: Error };
+    expect(refused.error).toBeInstanceOf(MessageRejectedError);
+    expect(refused.error).toMatchObject({ reason: 'nacked' });
+    expect(refused.error.message).toMatch(/^nacked: .*routing key "routing\.full"/);
+    expect(p.isHealthy()).toBe(true);
+    // RabbitMQ delivered the nacked message to the queue that took it; the healthy queue
+    // (routing.#) has all five, the full one its first.
+    const counts = await withChannel(async (channel) => [
+      (await channel.checkQueue(queue)).messageCount,
+      (await channel.checkQueue(full)).messageCount,
+    ]);
+    expect(counts).toEqual([5, 1]);
+    expect(await p.publish([message(exchange)])).toEqual([{ ok: true }]);
   });
 
   it('tells apart copies of one event sent to two exchanges when only one of them is routable', async () => {
