@@ -21,6 +21,7 @@ import { startConfigReload } from './config-reload';
 import { claimStatementFor } from './claim-statement';
 import { createPublisher } from './create-publisher';
 import { InstrumentedPublisher } from './instrumented-publisher';
+import { IsolatingPublisher } from './isolating-publisher';
 import { OutboxListener } from './outbox-listener';
 import { batchProcessor } from './process-batch';
 import { reportUnboundDestinations } from './unbound-destinations';
@@ -46,7 +47,10 @@ async function main(): Promise<void> {
     brokers.map((broker) => [
       broker,
       new InstrumentedPublisher(
-        createPublisher(broker, config.broker, logger, { reconnectBackoffMaxMs: config.outbox.broker_backoff_max }),
+        new IsolatingPublisher(
+          createPublisher(broker, config.broker, logger, { reconnectBackoffMaxMs: config.outbox.broker_backoff_max }),
+          { warn: (message, meta) => logger.warn(message, { broker, ...meta }) },
+        ),
         metrics,
         broker,
       ),

@@ -78,6 +78,18 @@ export class KafkaPublisher implements Publisher {
     return this.enqueue(() => this.publishNow(messages));
   }
 
+  /**
+   * Connects the producer (after a failure, a new one: kafkajs fetches metadata and registers
+   * the idempotent producer), in turn with the calls. During an outage this costs one more
+   * connection attempt, with kafkajs's retries.
+   */
+  probe(): Promise<void> {
+    if (this.closing) return Promise.reject(closedError());
+    return this.enqueue(async () => {
+      await this.connectedProducer();
+    });
+  }
+
   /** Whether the last connection attempt or publish worked; kafkajs has no cheaper signal. */
   isHealthy(): boolean {
     return this.healthy && !this.closing;

@@ -8,7 +8,10 @@ import {
   type PublishResult,
 } from '@orchestron/broker';
 import { isChannelRefusal, unavailable } from './errors';
-import { toAmqpPublish, unpublishableReason, type AmqpPublish } from './marshal';
+import { APP_ID, toAmqpPublish, unpublishableReason, type AmqpPublish } from './marshal';
+
+/** The probe's routing key on the default exchange: the name of a queue nobody declares. */
+const PROBE_ROUTING_KEY = 'orchestron.relay-probe.routed-nowhere';
 import { ReturnCorrelator } from './returns';
 import { declareTopology, type RabbitMqTopology } from './topology';
 
@@ -175,6 +178,40 @@ export class PublisherSession {
       // Once the session breaks, amqplib fails waiting confirms only when the socket really
       // closes, which a silent broker may delay: answer the caller now.
       return await Promise.race([work, broken.promise]);
+    } finally {
+      clearTimeout(timer);
+      broken.cancel();
+    }
+  }
+
+  /**
+   * Publishes an empty message to the default exchange with a routing key no queue has (not
+   * mandatory: RabbitMQ drops it and confirms it) and waits for its confirm: the connection,
+   * the confirm channel and the broker's publishing path all work. No confirm within
+   * `confirmTimeoutMs` breaks the session, as for `publish`.
+   */
+  async probe(): Promise<void> {
+    const unusable = this.unusableReason();
+    if (unusable) throw unusable;
+    const broken = this.whenBroken();
+    const confirmed = new Promise<void>((resolve, reject) => {
+      try {
+        this.confirms.publish('', PROBE_ROUTING_KEY, Buffer.alloc(0), { appId: APP_ID }, (error: unknown) => {
+          if (error) reject(this.broken ?? unavailable('nacked the probe message', error));
+          else resolve();
+        });
+      } catch (error) {
+        this.markBroken('could not publish the probe message', error);
+        reject(this.broken ?? unavailable('channel closed', error));
+      }
+    });
+    confirmed.catch(() => undefined);
+    const timer = setTimeout(
+      () => this.markBroken(`no confirm of the probe message within ${this.settings.confirmTimeoutMs} ms`),
+      this.settings.confirmTimeoutMs,
+    );
+    try {
+      await Promise.race([confirmed, broken.promise]);
     } finally {
       clearTimeout(timer);
       broken.cancel();

@@ -270,6 +270,16 @@ describe('RabbitMqPublisher', () => {
     expect(Date.now() - started).toBeLessThan(100);
   });
 
+  it('probes with a confirmed message that reaches no queue, and fails the probe while the broker is away', async () => {
+    const { queue } = await boundExchange();
+    await expect(publisher().probe()).resolves.toBeUndefined();
+    const { messageCount } = await withChannel((channel) => channel.checkQueue(queue));
+    expect(messageCount).toBe(0);
+
+    const away = publisher({ url: urlVia(1), reconnectBackoff: { initialMs: 60_000, maxMs: 60_000 } });
+    await expect(away.probe()).rejects.toBeInstanceOf(BrokerUnavailableError);
+  });
+
   it('never puts the password in its errors', async () => {
     const p = publisher({ url: urlVia(1).replace('guest:guest@', 'guest:s3cret-pw@') });
 

@@ -45,6 +45,14 @@ export interface Publisher {
    */
   connect(): Promise<void>;
   publish(messages: readonly OutboundMessage[]): Promise<PublishResult[]>;
+  /**
+   * Does the broker answer a publish right now? Resolves when it does (RabbitMQ: an empty
+   * message to the default exchange, routed nowhere, is confirmed; Kafka: the producer
+   * connects and registers), rejects with `BrokerUnavailableError` when it does not, within
+   * the same timeouts as `publish`. Relay asks it when batches keep failing as "broker
+   * unavailable", to tell a row that breaks its batch from an outage (isolating-publisher.ts).
+   */
+  probe(): Promise<void>;
   /** Cheap check for readiness probes: is the broker connection currently usable? */
   isHealthy(): boolean;
   close(): Promise<void>;
