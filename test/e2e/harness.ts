@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { ReceivedMessage, Subscription } from '@orchestron/broker';
+import { KafkaConsumer } from '@orchestron/broker-kafka';
 import { RabbitMqConsumer } from '@orchestron/broker-rabbitmq';
-import { amqpUrl, eventually, type AppProcess } from '@orchestron/testing';
+import { amqpUrl, eventually, kafkaBrokers, type AppProcess } from '@orchestron/testing';
 
 export const uniqueName = (prefix: string): string => `${prefix}_${randomBytes(4).toString('hex')}`;
 
@@ -48,6 +49,31 @@ export async function consumeRabbitMq(exchange: string): Promise<Received> {
     messages.push(m);
   });
   return new Received(messages, subscription, consumer);
+}
+
+/** A fresh consumer group reading the topic from its beginning (the topic must exist). */
+export async function consumeKafka(topic: string): Promise<Received> {
+  const consumer = new KafkaConsumer({ brokers: kafkaBrokers(), clientId: 'orchestron-e2e' });
+  const messages: ReceivedMessage[] = [];
+  const subscription = await consumer.subscribe(
+    { destination: topic, group: uniqueName('e2e'), fromBeginning: true },
+    (m) => {
+      messages.push(m);
+    },
+  );
+  return new Received(messages, subscription, consumer);
+}
+
+/** Routing rules that send every event to both a Kafka topic and a RabbitMQ exchange. */
+export function fanOutRules(topic: string, exchange: string): string {
+  return JSON.stringify([
+    {
+      destinations: [
+        { broker: 'kafka', topic },
+        { broker: 'rabbitmq', exchange },
+      ],
+    },
+  ]);
 }
 
 export async function postEvents(ingestUrl: string, body: unknown): Promise<Response> {

@@ -1,5 +1,3 @@
-import type { ReceivedMessage } from '@orchestron/broker';
-import { KafkaConsumer } from '@orchestron/broker-kafka';
 import {
   createTestDatabase,
   eventually,
@@ -8,7 +6,7 @@ import {
   type AppProcess,
   type TestDatabase,
 } from '@orchestron/testing';
-import { postEvents, postMany, Received, signup, uniqueName } from './harness';
+import { consumeKafka as consumeTopic, postEvents, postMany, type Received, signup, uniqueName } from './harness';
 
 // The pipeline with broker.type kafka: ingest routes to the topic, relay publishes with the
 // idempotent producer, and a consumer group reads what really reached the topic.
@@ -19,15 +17,7 @@ const consumers: Received[] = [];
 
 /** A fresh consumer group reading the topic from its beginning. */
 async function consumeKafka(topic: string): Promise<Received> {
-  const consumer = new KafkaConsumer({ brokers: kafkaBrokers(), clientId: 'orchestron-e2e' });
-  const messages: ReceivedMessage[] = [];
-  const subscription = await consumer.subscribe(
-    { destination: topic, group: uniqueName('e2e'), fromBeginning: true },
-    (m) => {
-      messages.push(m);
-    },
-  );
-  const received = new Received(messages, subscription, consumer);
+  const received = await consumeTopic(topic);
   consumers.push(received);
   return received;
 }

@@ -193,6 +193,20 @@ export class AmqpAdmin {
     await this.channel.deleteExchange(exchange);
   }
 
+  /** A durable queue with `arguments` (x-max-length, x-overflow, ...), bound to `exchange`. */
+  async boundQueue(queue: string, exchange: string, bindingKey: string, args: Record<string, unknown>): Promise<void> {
+    await this.channel.assertQueue(queue, { durable: true, arguments: args });
+    await this.channel.bindQueue(queue, exchange, bindingKey);
+  }
+
+  async messageCount(queue: string): Promise<number> {
+    return (await this.channel.checkQueue(queue)).messageCount;
+  }
+
+  async deleteQueue(queue: string): Promise<void> {
+    await this.channel.deleteQueue(queue);
+  }
+
   async close(): Promise<void> {
     await this.connection.close().catch(() => undefined);
   }

@@ -1,19 +1,18 @@
 import type { OutboundMessage, PublishResult, Publisher } from '@orchestron/broker';
 import type { RelayMetrics } from '@orchestron/observability';
+import { PublisherDecorator } from './publisher-decorator';
 
 /** Wraps any Publisher to time its publish calls; the adapters stay free of metric code. */
-export class InstrumentedPublisher implements Publisher {
+export class InstrumentedPublisher extends PublisherDecorator {
   constructor(
-    private readonly inner: Publisher,
+    inner: Publisher,
     private readonly metrics: RelayMetrics,
     private readonly broker: string,
-  ) {}
-
-  connect(): Promise<void> {
-    return this.inner.connect();
+  ) {
+    super(inner);
   }
 
-  async publish(messages: readonly OutboundMessage[]): Promise<PublishResult[]> {
+  override async publish(messages: readonly OutboundMessage[]): Promise<PublishResult[]> {
     const end = this.metrics.publishDuration.startTimer({ broker: this.broker });
     try {
       return await this.inner.publish(messages);
@@ -23,13 +22,5 @@ export class InstrumentedPublisher implements Publisher {
     } finally {
       end();
     }
-  }
-
-  isHealthy(): boolean {
-    return this.inner.isHealthy();
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }

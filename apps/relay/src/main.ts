@@ -21,6 +21,7 @@ import { startConfigReload } from './config-reload';
 import { claimStatementFor } from './claim-statement';
 import { createPublisher } from './create-publisher';
 import { InstrumentedPublisher } from './instrumented-publisher';
+import { IsolatingPublisher } from './isolating-publisher';
 import { OutboxListener } from './outbox-listener';
 import { batchProcessor } from './process-batch';
 import { reportUnboundDestinations } from './unbound-destinations';
@@ -45,7 +46,14 @@ async function main(): Promise<void> {
   const publishers = new Map<string, Publisher>(
     brokers.map((broker) => [
       broker,
-      new InstrumentedPublisher(createPublisher(broker, config.broker, logger), metrics, broker),
+      new InstrumentedPublisher(
+        new IsolatingPublisher(
+          createPublisher(broker, config.broker, logger, { reconnectBackoffMaxMs: config.outbox.broker_backoff_max }),
+          { warn: (message, meta) => logger.warn(message, { broker, ...meta }) },
+        ),
+        metrics,
+        broker,
+      ),
     ]),
   );
   for (const [broker, publisher] of publishers) {

@@ -1,6 +1,13 @@
 import type { Knex } from 'knex';
-import type { Publisher } from '@orchestron/broker';
-import { claimDueBatch, deadLetter, markPublished, scheduleRetries, type PayloadCipher } from '@orchestron/db';
+import { MessageRejectedError, type PublishResult, type Publisher, type RejectionReason } from '@orchestron/broker';
+import {
+  claimDueBatch,
+  deadLetter,
+  markPublished,
+  scheduleRetries,
+  type ClaimedRow,
+  type PayloadCipher,
+} from '@orchestron/db';
 import type { Logger, RelayMetrics } from '@orchestron/observability';
 import type { ClaimBatch } from './claim-statement';
 import { settle } from './settle';
@@ -73,6 +80,10 @@ export function batchProcessor(deps: {
       const failed = outcome.retry.length + outcome.deadLetter.length;
       if (failed > 0) {
         metrics.failed.inc({ broker: settings.broker, reason: 'rejected' }, failed);
+        const reasons = rejectionReasons(rows, results);
+        for (const { row, reason } of reasons) {
+          metrics.rejected.inc({ broker: settings.broker, destination: row.destination, reason });
+        }
         for (const f of outcome.deadLetter) {
           const row = rows.find((r) => r.id === f.id);
           metrics.deadLettered.inc({ broker: settings.broker, destination: row?.destination ?? 'unknown' });
@@ -83,6 +94,7 @@ export function batchProcessor(deps: {
           deadLettered: outcome.deadLetter.map((f) => f.id),
           retryingEventIds: outcome.retry.map((f) => eventIdOf(f.id)),
           deadLetteredEventIds: outcome.deadLetter.map((f) => eventIdOf(f.id)),
+          reasons: countBy(reasons.map((r) => r.reason)),
           firstError: (outcome.retry[0] ?? outcome.deadLetter[0])?.error,
         });
       }
@@ -95,4 +107,22 @@ export function batchProcessor(deps: {
       });
       return rows.length;
     });
+}
+
+/** Each failed row with why it failed (an adapter's error that is no MessageRejectedError: refused). */
+function rejectionReasons(
+  rows: readonly ClaimedRow[],
+  results: readonly PublishResult[],
+): Array<{ row: ClaimedRow; reason: RejectionReason }> {
+  return rows.flatMap((row, i) => {
+    const result = results[i];
+    if (!result || result.ok) return [];
+    return [{ row, reason: result.error instanceof MessageRejectedError ? result.error.reason : 'refused' }];
+  });
+}
+
+function countBy(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
 }

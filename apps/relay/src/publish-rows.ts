@@ -1,4 +1,4 @@
-import type { PublishResult, Publisher } from '@orchestron/broker';
+import { MessageRejectedError, type PublishResult, type Publisher } from '@orchestron/broker';
 import type { ClaimedRow, PayloadCipher } from '@orchestron/db';
 import { toMessage } from './to-message';
 
@@ -12,10 +12,11 @@ function payloadOf(row: ClaimedRow, cipher: PayloadCipher | null): Buffer {
 }
 
 /**
- * Publishes claimed rows and returns one result per row, in row order. A row whose payload
- * cannot be decrypted (its key is not configured, or it fails authentication) is not sent; it
- * fails like a rejected message, so it is retried and in the end dead-lettered with the reason,
- * while the rest of the batch is published.
+ * Publishes claimed rows and returns one result per row, in row order. Every row's message is
+ * built before anything is sent; a row that cannot make one (its payload cannot be decrypted,
+ * its sender's time cannot be read, ...) is not sent: it fails like a rejected message, so it
+ * is retried and in the end dead-lettered with the reason, while the rest of the batch is
+ * published.
  */
 export async function publishRows(
   publisher: Publisher,
@@ -30,7 +31,13 @@ export async function publishRows(
       messages.push(toMessage(row, payloadOf(row, cipher)));
       sendable.push(i);
     } catch (error) {
-      results[i] = { ok: false, error: error as Error };
+      results[i] = {
+        ok: false,
+        error: new MessageRejectedError(`cannot be made a message: ${(error as Error).message}`, {
+          cause: error,
+          reason: 'unbuildable',
+        }),
+      };
     }
   }
   const sent = await publisher.publish(messages);

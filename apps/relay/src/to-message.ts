@@ -1,5 +1,6 @@
 import type { OutboundMessage } from '@orchestron/broker';
 import type { ClaimedRow } from '@orchestron/db';
+import { senderTime } from './event-time';
 
 /** Stored header names of the event's own CloudEvents attributes (ingest's stored-headers.ts). */
 const ATTRIBUTE_PREFIX = 'ce-';
@@ -17,7 +18,8 @@ function decodeOpaquePayload(eventId: string, payload: Buffer): Buffer {
 
 /**
  * Builds the broker-neutral message of a claimed outbox row and its payload bytes (the JSON
- * text as stored, or decrypted).
+ * text as stored, or decrypted). Throws when the row cannot make a message: publishRows
+ * turns that into this row's rejection.
  */
 export function toMessage(row: ClaimedRow, payload: Buffer): OutboundMessage {
   const {
@@ -40,13 +42,13 @@ export function toMessage(row: ClaimedRow, payload: Buffer): OutboundMessage {
   if (requestId) headers['x-request-id'] = requestId;
   // A CloudEvent's own id (stored as ce-id) stays its CloudEvents id when published.
   const { id: cloudEventId, ...otherAttributes } = attributes;
-  const senderTime = time ? new Date(time) : null;
   return {
     id: row.eventId,
     ...(cloudEventId !== undefined ? { cloudEventId } : {}),
     type: row.type,
     source: row.source,
-    time: senderTime && !Number.isNaN(senderTime.getTime()) ? senderTime : row.receivedAt,
+    // The sender's time whenever it gave one (never silently the receive time instead).
+    time: time ? senderTime(time) : row.receivedAt,
     contentType: contentType ?? 'application/json',
     destination: row.destination,
     routingKey: row.routingKey,

@@ -42,4 +42,18 @@ describe('toMessage', () => {
     );
     expect(message.time.toISOString()).toBe('2025-05-05T05:05:05.000Z');
   });
+
+  it('carries a leap second as the following second, never the receive time', () => {
+    const message = toMessage(
+      { ...base, headers: { ...base.headers, time: '2016-12-31T23:59:60Z' } },
+      Buffer.from('{}'),
+    );
+    expect(message.time.toISOString()).toBe('2017-01-01T00:00:00.000Z');
+  });
+
+  it("throws on a stored time it cannot read, which makes the row's rejection", () => {
+    expect(() => toMessage({ ...base, headers: { ...base.headers, time: 'soon' } }, Buffer.from('{}'))).toThrow(
+      /the sender's time "soon"/,
+    );
+  });
 });

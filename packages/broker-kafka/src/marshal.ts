@@ -1,5 +1,5 @@
 import type { IHeaders, Message } from 'kafkajs';
-import type { OutboundMessage, ReceivedMessage } from '@orchestron/broker';
+import { cloudEventsTime, type OutboundMessage, type ReceivedMessage } from '@orchestron/broker';
 
 /**
  * Mapping between the broker-neutral envelope and a Kafka record, following the CloudEvents
@@ -35,7 +35,7 @@ export function toKafkaMessage(message: OutboundMessage): Message & { headers: R
   headers[CE_HEADERS.id] = message.cloudEventId ?? message.id;
   headers[CE_HEADERS.type] = message.type;
   headers[CE_HEADERS.source] = message.source;
-  headers[CE_HEADERS.time] = message.time.toISOString();
+  headers[CE_HEADERS.time] = cloudEventsTime(message.time);
   headers[CE_HEADERS.contentType] = message.contentType;
   // No record timestamp: the producer stamps the send time. The event time (which a sender
   // may set far in the past) would make retention delete the record early, and

@@ -1,6 +1,7 @@
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import {
   BrokerUnavailableError,
+  MessageRejectedError,
   silentLogger,
   type BrokerLogger,
   type OutboundMessage,
@@ -77,6 +78,18 @@ export class KafkaPublisher implements Publisher {
     return this.enqueue(() => this.publishNow(messages));
   }
 
+  /**
+   * Connects the producer (after a failure, a new one: kafkajs fetches metadata and registers
+   * the idempotent producer), in turn with the calls. During an outage this costs one more
+   * connection attempt, with kafkajs's retries.
+   */
+  probe(): Promise<void> {
+    if (this.closing) return Promise.reject(closedError());
+    return this.enqueue(async () => {
+      await this.connectedProducer();
+    });
+  }
+
   /** Whether the last connection attempt or publish worked; kafkajs has no cheaper signal. */
   isHealthy(): boolean {
     return this.healthy && !this.closing;
@@ -99,7 +112,19 @@ export class KafkaPublisher implements Publisher {
   }
 
   private async publishNow(messages: readonly OutboundMessage[]): Promise<PublishResult[]> {
-    const byTopic = groupByTopic(messages);
+    const results = new Array<PublishResult>(messages.length);
+    // Every record is built before anything is sent: one that cannot be built is its own
+    // rejection, never a failure of the whole call.
+    const byTopic = groupByTopic(messages, (index, error) => {
+      results[index] = {
+        ok: false,
+        error: new MessageRejectedError(`cannot be made a Kafka record: ${error.message}`, {
+          cause: error,
+          reason: 'unbuildable',
+        }),
+      };
+    });
+    if (byTopic.size === 0) return results;
     const producer = await this.connectedProducer();
     if (this.topics) {
       // Declared topics too (done once, then cached): the cluster may have been away at start.
@@ -108,12 +133,11 @@ export class KafkaPublisher implements Publisher {
         throw error;
       });
     }
-    const results = new Array<PublishResult>(messages.length);
     for (const [topic, entries] of byTopic) {
       const outcome = await this.sendTopic(
         producer,
         topic,
-        entries.map((e) => e.message),
+        entries.map((e) => e.record),
       );
       if (outcome.length !== entries.length) {
         // Never report a message acknowledged that the broker did not acknowledge.
@@ -130,7 +154,7 @@ export class KafkaPublisher implements Publisher {
   private async sendTopic(
     producer: Producer,
     topic: string,
-    messages: readonly OutboundMessage[],
+    messages: readonly KafkaRecordOut[],
   ): Promise<PublishResult[]> {
     try {
       await this.send(producer, topic, messages);
@@ -155,7 +179,7 @@ export class KafkaPublisher implements Publisher {
   private async sendOneByOne(
     producer: Producer,
     topic: string,
-    messages: readonly OutboundMessage[],
+    messages: readonly KafkaRecordOut[],
   ): Promise<PublishResult[]> {
     const results: PublishResult[] = [];
     for (const message of messages) {
@@ -171,10 +195,10 @@ export class KafkaPublisher implements Publisher {
     return results;
   }
 
-  private async send(producer: Producer, topic: string, messages: readonly OutboundMessage[]): Promise<void> {
+  private async send(producer: Producer, topic: string, messages: readonly KafkaRecordOut[]): Promise<void> {
     await producer.send({
       topic,
-      messages: messages.map(toKafkaMessage),
+      messages: [...messages],
       acks: -1,
       timeout: this.requestTimeoutMs,
     });
@@ -220,15 +244,28 @@ export class KafkaPublisher implements Publisher {
   }
 }
 
-/** Messages per topic, each with its index in the call, in call order. */
+type KafkaRecordOut = ReturnType<typeof toKafkaMessage>;
+
+/**
+ * The records per topic, each with its message's index in the call, in call order; a message
+ * whose record cannot be built goes to `unbuildable` instead.
+ */
 function groupByTopic(
   messages: readonly OutboundMessage[],
-): Map<string, { readonly index: number; readonly message: OutboundMessage }[]> {
-  const byTopic = new Map<string, { index: number; message: OutboundMessage }[]>();
+  unbuildable: (index: number, error: Error) => void,
+): Map<string, { readonly index: number; readonly record: KafkaRecordOut }[]> {
+  const byTopic = new Map<string, { index: number; record: KafkaRecordOut }[]>();
   messages.forEach((message, index) => {
+    let record: KafkaRecordOut;
+    try {
+      record = toKafkaMessage(message);
+    } catch (error) {
+      unbuildable(index, error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
     const entries = byTopic.get(message.destination);
-    if (entries) entries.push({ index, message });
-    else byTopic.set(message.destination, [{ index, message }]);
+    if (entries) entries.push({ index, record });
+    else byTopic.set(message.destination, [{ index, record }]);
   });
   return byTopic;
 }

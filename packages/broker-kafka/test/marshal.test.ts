@@ -58,6 +58,16 @@ describe('toKafkaMessage', () => {
   });
 });
 
+describe('toKafkaMessage times', () => {
+  it("writes ce_time as the sender's instant in UTC, also before 1970 and past year 9999 with an offset", () => {
+    const at = (time: string): string | undefined =>
+      toKafkaMessage(testMessage('events', { time: new Date(time) })).headers.ce_time;
+    expect(at('1969-12-31T23:59:59Z')).toBe('1969-12-31T23:59:59.000Z');
+    expect(at('0000-01-01T00:00:00Z')).toBe('0000-01-01T00:00:00.000Z');
+    expect(at('9999-12-31T23:00:00-05:00')).toBe('9999-12-31T04:01:00.000-23:59');
+  });
+});
+
 describe('fromKafkaMessage', () => {
   it('reads back what toKafkaMessage wrote, as the broker returns it (buffers)', () => {
     const sent = testMessage('orders', { key: 'k' });

@@ -157,6 +157,10 @@ describe('KafkaPublisher', () => {
     expect(received.map((m) => m.headers['x-seq'])).toEqual(messages.map((_, i) => String(i)));
   });
 
+  it('probes by connecting the producer', async () => {
+    await expect(publisher().probe()).resolves.toBeUndefined();
+  });
+
   it('connects on the next publish once the broker can be reached again', async () => {
     const topic = newTopic();
     const port = await freePort();

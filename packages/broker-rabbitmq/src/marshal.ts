@@ -1,4 +1,6 @@
-import type { OutboundMessage, ReceivedMessage } from '@orchestron/broker';
+import { publish as publishArguments } from 'amqplib/lib/api_args';
+import { BasicProperties, BasicPublish, encodeMethod, encodeProperties } from 'amqplib/lib/defs';
+import { cloudEventsTime, type OutboundMessage, type ReceivedMessage } from '@orchestron/broker';
 
 /**
  * Mapping between the broker-neutral envelope and AMQP 0-9-1, following the CloudEvents
@@ -40,7 +42,8 @@ export interface AmqpPublish {
     readonly persistent: true;
     readonly messageId: string;
     readonly type: string;
-    readonly timestamp: number;
+    /** Absent for an event time before 1970 (see amqpTimestamp). */
+    readonly timestamp?: number;
     readonly contentType: string;
     readonly appId: string;
     readonly headers: Record<string, string>;
@@ -57,8 +60,9 @@ export function toAmqpPublish(message: OutboundMessage): AmqpPublish {
     [CE_HEADERS.id]: message.cloudEventId ?? message.id,
     [CE_HEADERS.type]: message.type,
     [CE_HEADERS.source]: message.source,
-    [CE_HEADERS.time]: message.time.toISOString(),
+    [CE_HEADERS.time]: cloudEventsTime(message.time),
   };
+  const timestamp = amqpTimestamp(message.time);
   if (message.key !== null) headers[CE_HEADERS.partitionkey] = message.key;
   return {
     exchange: message.destination,
@@ -70,13 +74,23 @@ export function toAmqpPublish(message: OutboundMessage): AmqpPublish {
       persistent: true,
       messageId: message.id,
       type: message.type,
-      // AMQP timestamps are whole seconds; the exact time is in cloudEvents:time.
-      timestamp: Math.floor(message.time.getTime() / 1000),
+      ...(timestamp === null ? {} : { timestamp }),
       contentType: message.contentType,
       appId: APP_ID,
       headers,
     },
   };
+}
+
+/**
+ * The AMQP `timestamp` property of an event time: whole seconds since 1970, which AMQP holds
+ * unsigned. An event from before 1970 (a sender may give any RFC 3339 time from year 0000)
+ * has none: amqplib cannot encode a negative one, and a clamped one would be a time the
+ * sender never gave. The exact time is always in `cloudEvents:time`.
+ */
+export function amqpTimestamp(time: Date): number | null {
+  const seconds = Math.floor(time.getTime() / 1000);
+  return Number.isSafeInteger(seconds) && seconds >= 0 ? seconds : null;
 }
 
 /** AMQP short strings (exchange, routing key, message id, type, content type) hold at most this. */
@@ -107,7 +121,25 @@ export function unpublishableReason(publish: AmqpPublish): string | null {
     headerBytes += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(value, 'utf8') + 6;
   }
   if (headerBytes > HEADER_BYTES) return `the headers take ${headerBytes} bytes; at most ${HEADER_BYTES} fit a frame`;
-  return null;
+  return encodingProblem(publish);
+}
+
+/**
+ * Runs amqplib's own encoding of the publish method and the message properties, as
+ * `Channel.publish` will: whatever it would throw on there (a property out of range, a value
+ * of the wrong type) is found here, before anything of the batch is sent, and becomes this
+ * message's rejection. Thrown inside `publish`, it would leave the channel's confirms out of
+ * step and cost the whole session.
+ */
+function encodingProblem(publish: AmqpPublish): string | null {
+  try {
+    const fields = publishArguments(publish.exchange, publish.routingKey, publish.options);
+    encodeMethod(BasicPublish, 0, fields);
+    encodeProperties(BasicProperties, 0, publish.content.length, fields);
+    return null;
+  } catch (error) {
+    return `amqplib cannot encode it: ${error instanceof Error ? error.message : String(error)}`;
+  }
 }
 
 /** The parts of an amqplib `ConsumeMessage` the mapping reads. */

@@ -22,7 +22,10 @@ export interface RabbitMqBrokerOptions {
    * memory alarm and never answers). Default 30 000.
    */
   readonly confirmTimeoutMs?: number;
-  /** Delay between failed connection attempts: doubles from `initialMs` up to `maxMs`. */
+  /**
+   * Delay between failed connection attempts: doubles from `initialMs` up to `maxMs`, with
+   * jitter. Default 200 ms to 30 s; the relay sets `maxMs` to `outbox.broker_backoff_max`.
+   */
   readonly reconnectBackoff?: { readonly initialMs?: number; readonly maxMs?: number };
   /**
    * Publisher: exchanges, queues and bindings declared on every connection it opens (at

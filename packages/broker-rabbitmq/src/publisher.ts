@@ -67,6 +67,12 @@ export class RabbitMqPublisher implements Publisher {
     return this.track(this.currentSession().then((session) => session.publish(messages)));
   }
 
+  /** A confirmed empty message to the default exchange, routed to no queue (session.ts). */
+  probe(): Promise<void> {
+    if (this.closing) return Promise.reject(closedError());
+    return this.track(this.currentSession().then((session) => session.probe()));
+  }
+
   isHealthy(): boolean {
     return this.session?.usable ?? false;
   }

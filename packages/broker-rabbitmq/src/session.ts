@@ -8,7 +8,10 @@ import {
   type PublishResult,
 } from '@orchestron/broker';
 import { isChannelRefusal, unavailable } from './errors';
-import { toAmqpPublish, unpublishableReason } from './marshal';
+import { APP_ID, toAmqpPublish, unpublishableReason, type AmqpPublish } from './marshal';
+
+/** The probe's routing key on the default exchange: the name of a queue nobody declares. */
+const PROBE_ROUTING_KEY = 'orchestron.relay-probe.routed-nowhere';
 import { ReturnCorrelator } from './returns';
 import { declareTopology, type RabbitMqTopology } from './topology';
 
@@ -29,6 +32,26 @@ export interface SessionSettings {
 
 /** How one message's publish ended; never a rejected promise (see `publishOne`). */
 type Outcome = { readonly result: PublishResult } | { readonly failure: BrokerUnavailableError };
+
+/**
+ * The AMQP publish of one message, or why it cannot be sent: building it (marshal.ts) and
+ * checking it never throws out of a batch.
+ */
+function buildPublish(message: OutboundMessage): { publish: AmqpPublish } | { rejection: MessageRejectedError } {
+  try {
+    const publish = toAmqpPublish(message);
+    const reason = unpublishableReason(publish);
+    if (reason === null) return { publish };
+    return { rejection: new MessageRejectedError(`cannot be sent over AMQP: ${reason}`, { reason: 'unbuildable' }) };
+  } catch (error) {
+    return {
+      rejection: new MessageRejectedError(`cannot be sent over AMQP: ${(error as Error).message}`, {
+        cause: error,
+        reason: 'unbuildable',
+      }),
+    };
+  }
+}
 
 /** Open an AMQP connection with the timeouts and TLS options of `settings`. */
 export async function openConnection(settings: SessionSettings, role: string): Promise<ChannelModel> {
@@ -53,7 +76,8 @@ export async function openConnection(settings: SessionSettings, role: string): P
  *
  * A session is used until it breaks (connection or confirm channel closed, confirm
  * timeout); then every message still waiting fails with `BrokerUnavailableError` and the
- * publisher opens a new session on its next call.
+ * publisher opens a new session on its next call. A nack is not a break: it is that one
+ * message's `MessageRejectedError` (reason `nacked`), and the confirmed ones are `ok`.
  */
 export class PublisherSession {
   static async open(settings: SessionSettings): Promise<PublisherSession> {
@@ -111,7 +135,9 @@ export class PublisherSession {
       settings.logger.info('RabbitMQ unblocked publishing on this connection');
     });
     confirms.on('error', (error: unknown) => this.markBroken('confirm channel error', error));
-    confirms.on('close', () => this.markBroken('confirm channel closed'));
+    // Before amqplib's own 'close' listener, which fails every unconfirmed message: their
+    // callbacks must see the session broken, or a lost channel would read as nacks.
+    confirms.prependListener('close', () => this.markBroken('confirm channel closed'));
     confirms.on('return', (message: Message) => this.onReturn(message));
   }
 
@@ -158,6 +184,40 @@ export class PublisherSession {
     }
   }
 
+  /**
+   * Publishes an empty message to the default exchange with a routing key no queue has (not
+   * mandatory: RabbitMQ drops it and confirms it) and waits for its confirm: the connection,
+   * the confirm channel and the broker's publishing path all work. No confirm within
+   * `confirmTimeoutMs` breaks the session, as for `publish`.
+   */
+  async probe(): Promise<void> {
+    const unusable = this.unusableReason();
+    if (unusable) throw unusable;
+    const broken = this.whenBroken();
+    const confirmed = new Promise<void>((resolve, reject) => {
+      try {
+        this.confirms.publish('', PROBE_ROUTING_KEY, Buffer.alloc(0), { appId: APP_ID }, (error: unknown) => {
+          if (error) reject(this.broken ?? unavailable('nacked the probe message', error));
+          else resolve();
+        });
+      } catch (error) {
+        this.markBroken('could not publish the probe message', error);
+        reject(this.broken ?? unavailable('channel closed', error));
+      }
+    });
+    confirmed.catch(() => undefined);
+    const timer = setTimeout(
+      () => this.markBroken(`no confirm of the probe message within ${this.settings.confirmTimeoutMs} ms`),
+      this.settings.confirmTimeoutMs,
+    );
+    try {
+      await Promise.race([confirmed, broken.promise]);
+    } finally {
+      clearTimeout(timer);
+      broken.cancel();
+    }
+  }
+
   /** Declares the configured topology on this connection (see topology.ts). */
   private async declareTopology(topology: RabbitMqTopology): Promise<void> {
     const declared = await declareTopology(this.connection, topology, this.settings.logger);
@@ -179,16 +239,23 @@ export class PublisherSession {
   }
 
   private async publishAll(messages: readonly OutboundMessage[]): Promise<PublishResult[]> {
-    const refused = await this.declareExchanges(messages);
+    // Every message is built (and its encoding tried) before the first is sent: a message
+    // that cannot be sent is its own rejection, and the others go out.
+    const built = messages.map(buildPublish);
+    const refused = await this.declareExchanges(built.flatMap((b) => ('publish' in b ? [b.publish.exchange] : [])));
     const outcomes: Promise<Outcome>[] = [];
-    for (const message of messages) {
+    for (const entry of built) {
       if (this.broken) break;
-      const refusal = refused.get(message.destination);
+      if ('rejection' in entry) {
+        outcomes.push(Promise.resolve({ result: { ok: false, error: entry.rejection } }));
+        continue;
+      }
+      const refusal = refused.get(entry.publish.exchange);
       if (refusal) {
         outcomes.push(Promise.resolve({ result: { ok: false, error: refusal } }));
         continue;
       }
-      const { outcome, writable } = this.publishOne(message);
+      const { outcome, writable } = this.publishOne(entry.publish);
       outcomes.push(outcome);
       // The socket's buffer is full: wait until it drains instead of buffering a whole
       // large batch in memory.
@@ -218,25 +285,29 @@ export class PublisherSession {
    * collected while the loop may still wait for 'drain', and a rejection nobody awaits yet
    * would be reported as unhandled.
    */
-  private publishOne(message: OutboundMessage): { outcome: Promise<Outcome>; writable: boolean } {
-    const publish = toAmqpPublish(message);
-    const unpublishable = unpublishableReason(publish);
-    if (unpublishable !== null) {
-      const error = new MessageRejectedError(`cannot be sent over AMQP: ${unpublishable}`);
-      return { outcome: Promise.resolve({ result: { ok: false, error } }), writable: true };
-    }
+  private publishOne(publish: AmqpPublish): { outcome: Promise<Outcome>; writable: boolean } {
     const { exchange, routingKey, content, options } = publish;
-    const ticket = this.returns.expect(exchange, routingKey, message.id);
+    const ticket = this.returns.expect(exchange, routingKey, options.messageId);
     let writable = true;
     const outcome = new Promise<Outcome>((resolve) => {
       try {
         writable = this.confirms.publish(exchange, routingKey, content, options, (error: unknown) => {
           const returnedBecause = this.returns.settle(ticket);
-          if (error) {
+          if (error && this.broken) {
+            resolve({ failure: this.broken });
+          } else if (error) {
+            // A nack on a working channel: the broker refused to store this message (a full
+            // queue with x-overflow reject-publish, a queue that is down). It is this message's
+            // failure; the others of the call stand on their own confirms. Queues that did take
+            // it keep their copy, so each retry can deliver it to them again.
             resolve({
-              failure:
-                this.broken ??
-                unavailable('nacked the message (not stored, e.g. a full queue that rejects publishes)', error),
+              result: {
+                ok: false,
+                error: new MessageRejectedError(
+                  `nacked: RabbitMQ did not store the message for exchange "${exchange}", routing key "${routingKey}" (a queue it routes to refuses it, e.g. full with x-overflow reject-publish)`,
+                  { cause: error, reason: 'nacked' },
+                ),
+              },
             });
           } else if (returnedBecause !== null) {
             resolve({
@@ -244,6 +315,7 @@ export class PublisherSession {
                 ok: false,
                 error: new MessageRejectedError(
                   `unroutable: exchange "${exchange}" has no queue bound for routing key "${routingKey}" (${returnedBecause})`,
+                  { reason: 'unroutable' },
                 ),
               },
             });
@@ -298,9 +370,9 @@ export class PublisherSession {
    * are rare, and a refusal closes the declaring channel under any concurrent declaration).
    * Returns the destinations the broker refused; connection trouble throws.
    */
-  private async declareExchanges(messages: readonly OutboundMessage[]): Promise<Map<string, MessageRejectedError>> {
+  private async declareExchanges(exchanges: readonly string[]): Promise<Map<string, MessageRejectedError>> {
     const refused = new Map<string, MessageRejectedError>();
-    for (const destination of new Set(messages.map((m) => m.destination))) {
+    for (const destination of new Set(exchanges)) {
       // '' is the default exchange: always there, and declaring it is not allowed.
       if (destination === '') continue;
       try {

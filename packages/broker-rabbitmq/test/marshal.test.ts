@@ -1,5 +1,5 @@
 import { testMessage } from '@orchestron/broker/conformance';
-import { fromAmqpDelivery, toAmqpPublish } from '../src/marshal';
+import { fromAmqpDelivery, toAmqpPublish, unpublishableReason } from '../src/marshal';
 
 describe('toAmqpPublish', () => {
   const message = testMessage('orders', {
@@ -68,6 +68,40 @@ describe('toAmqpPublish', () => {
   it('leaves the partition key header out when the message has no key', () => {
     const { headers } = toAmqpPublish({ ...message, key: null }).options;
     expect(headers).not.toHaveProperty('cloudEvents:partitionkey');
+  });
+
+  it('leaves the timestamp property out for an event from before 1970, and keeps the exact time in cloudEvents:time', () => {
+    for (const time of ['1969-12-31T23:59:59.000Z', '0000-01-01T00:00:00.000Z']) {
+      const publish = toAmqpPublish({ ...message, time: new Date(time) });
+      expect(publish.options).not.toHaveProperty('timestamp');
+      expect(publish.options.headers['cloudEvents:time']).toBe(time);
+      expect(unpublishableReason(publish)).toBeNull();
+    }
+  });
+
+  it('keeps the timestamp of the epoch itself', () => {
+    expect(toAmqpPublish({ ...message, time: new Date(0) }).options.timestamp).toBe(0);
+  });
+});
+
+describe('unpublishableReason', () => {
+  const message = testMessage('orders', { time: new Date('2025-01-02T03:04:05.678Z') });
+
+  it('is null for a message amqplib can encode', () => {
+    expect(unpublishableReason(toAmqpPublish(message))).toBeNull();
+  });
+
+  it('finds before sending what amqplib would throw on while publishing', () => {
+    const publish = toAmqpPublish(message);
+    // A negative timestamp, as the adapter once sent for events from before 1970.
+    const reason = unpublishableReason({ ...publish, options: { ...publish.options, timestamp: -1 } });
+    expect(reason).toMatch(/^amqplib cannot encode it: .*out of (bounds|range)/);
+  });
+
+  it('names an over-long short string', () => {
+    expect(unpublishableReason(toAmqpPublish({ ...message, type: 't'.repeat(300) }))).toBe(
+      'the type is 300 bytes; AMQP allows 255',
+    );
   });
 });
 

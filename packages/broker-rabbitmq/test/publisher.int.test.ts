@@ -23,6 +23,8 @@ function message(exchange: string, overrides: Partial<OutboundMessage> = {}): Ou
 }
 
 const created: { exchange: string; queue?: string }[] = [];
+/** Queues a test bound besides boundExchange's, deleted in afterEach. */
+const fullQueues: string[] = [];
 const publishers: RabbitMqPublisher[] = [];
 const proxies: TcpProxy[] = [];
 
@@ -51,7 +53,9 @@ afterEach(async () => {
   await Promise.all(publishers.splice(0).map((p) => p.close()));
   await Promise.all(proxies.splice(0).map((p) => p.close()));
   const toDelete = created.splice(0);
+  const queues = fullQueues.splice(0);
   await withChannel(async (channel) => {
+    for (const queue of queues) await channel.deleteQueue(queue);
     for (const { exchange, queue } of toDelete) {
       if (queue) await channel.deleteQueue(queue);
       await channel.deleteExchange(exchange);
@@ -101,6 +105,62 @@ describe('RabbitMqPublisher', () => {
       'x-request-id': 'req-9',
     });
     expect(got.content.equals(sent.payload)).toBe(true);
+  });
+
+  it('publishes an event from before 1970 without an AMQP timestamp, and the next event on the same connection', async () => {
+    const { exchange, queue } = await boundExchange();
+    const p = publisher();
+    const early = message(exchange, { time: new Date('1969-12-31T23:59:59Z') });
+    const next = message(exchange, { time: new Date('2026-12-03T10:00:00Z') });
+
+    expect(await p.publish([early])).toEqual([{ ok: true }]);
+    expect(await p.publish([next])).toEqual([{ ok: true }]);
+
+    const got = await withChannel(async (channel) => [
+      await channel.get(queue, { noAck: true }),
+      await channel.get(queue, { noAck: true }),
+    ]);
+    const [first, second] = got.map((m) => {
+      if (!m) throw new Error('a message is missing from the queue');
+      return m;
+    });
+    expect(first?.properties.messageId).toBe(early.id);
+    expect(first?.properties.timestamp).toBeUndefined();
+    expect(first?.properties.headers?.['cloudEvents:time']).toBe('1969-12-31T23:59:59.000Z');
+    expect(second?.properties).toMatchObject({ messageId: next.id, timestamp: Math.floor(next.time.getTime() / 1000) });
+  });
+
+  it('settles per message: a nack from a full reject-publish queue rejects that message only, and the connection stays up', async () => {
+    const { exchange, queue } = await boundExchange();
+    const full = `${exchange}.full`;
+    await withChannel(async (channel) => {
+      await channel.assertQueue(full, {
+        durable: true,
+        arguments: { 'x-max-length': 1, 'x-overflow': 'reject-publish' },
+      });
+      await channel.bindQueue(full, exchange, 'routing.full');
+    });
+    fullQueues.push(full);
+    const p = publisher();
+    const toFull = (): OutboundMessage => message(exchange, { routingKey: 'routing.full' });
+    const batch = [message(exchange), toFull(), message(exchange), toFull(), message(exchange)];
+
+    const results = await p.publish(batch);
+
+    expect(results.map((r) => r.ok)).toEqual([true, true, true, false, true]);
+    const refused = results[3] as { ok: false; error: Error };
+    expect(refused.error).toBeInstanceOf(MessageRejectedError);
+    expect(refused.error).toMatchObject({ reason: 'nacked' });
+    expect(refused.error.message).toMatch(/^nacked: .*routing key "routing\.full"/);
+    expect(p.isHealthy()).toBe(true);
+    // RabbitMQ delivered the nacked message to the queue that took it; the healthy queue
+    // (routing.#) has all five, the full one its first.
+    const counts = await withChannel(async (channel) => [
+      (await channel.checkQueue(queue)).messageCount,
+      (await channel.checkQueue(full)).messageCount,
+    ]);
+    expect(counts).toEqual([5, 1]);
+    expect(await p.publish([message(exchange)])).toEqual([{ ok: true }]);
   });
 
   it('tells apart copies of one event sent to two exchanges when only one of them is routable', async () => {
@@ -208,6 +268,16 @@ describe('RabbitMqPublisher', () => {
     const started = Date.now();
     await expect(p.publish([message('any')])).rejects.toThrow(/next connection attempt in \d+ ms/);
     expect(Date.now() - started).toBeLessThan(100);
+  });
+
+  it('probes with a confirmed message that reaches no queue, and fails the probe while the broker is away', async () => {
+    const { queue } = await boundExchange();
+    await expect(publisher().probe()).resolves.toBeUndefined();
+    const { messageCount } = await withChannel((channel) => channel.checkQueue(queue));
+    expect(messageCount).toBe(0);
+
+    const away = publisher({ url: urlVia(1), reconnectBackoff: { initialMs: 60_000, maxMs: 60_000 } });
+    await expect(away.probe()).rejects.toBeInstanceOf(BrokerUnavailableError);
   });
 
   it('never puts the password in its errors', async () => {

@@ -2,8 +2,9 @@ import type { OutboundMessage, ReceivedMessage } from './message';
 
 /**
  * Outcome of one message of a `publish` call, in the order the messages were given.
- * `error` is a `MessageRejectedError` (this message's fault: count an attempt); anything that
- * is not the message's fault rejects the whole call with `BrokerUnavailableError` instead.
+ * `error` is a `MessageRejectedError` (this message's fault: count an attempt); only what is
+ * not any message's fault (a lost connection or channel) rejects the whole call, with
+ * `BrokerUnavailableError`.
  */
 export type PublishResult = { readonly ok: true } | { readonly ok: false; readonly error: Error };
 
@@ -15,6 +16,9 @@ export type PublishResult = { readonly ok: true } | { readonly ok: false; readon
  *   (Kafka acks=all, RabbitMQ publisher confirms): an `ok` message is durable on the broker.
  * - It resolves with exactly one result per input message, in input order. A message the
  *   broker refused gets `{ ok: false, error: MessageRejectedError }`.
+ * - Every message is built (properties, headers, key, size and encoding checks) before any
+ *   is sent; one that cannot be built is rejected the same way (reason `unbuildable`) and
+ *   the others are sent. Nothing about one message makes the call reject.
  * - If the broker cannot be reached at all, or the connection fails mid-call, it rejects with
  *   `BrokerUnavailableError` instead, within the adapter's connection/request timeouts (never
  *   hangs); the caller treats the whole call as not published (some messages may have reached
@@ -41,6 +45,14 @@ export interface Publisher {
    */
   connect(): Promise<void>;
   publish(messages: readonly OutboundMessage[]): Promise<PublishResult[]>;
+  /**
+   * Does the broker answer a publish right now? Resolves when it does (RabbitMQ: an empty
+   * message to the default exchange, routed nowhere, is confirmed; Kafka: the producer
+   * connects and registers), rejects with `BrokerUnavailableError` when it does not, within
+   * the same timeouts as `publish`. Relay asks it when batches keep failing as "broker
+   * unavailable", to tell a row that breaks its batch from an outage (isolating-publisher.ts).
+   */
+  probe(): Promise<void>;
   /** Cheap check for readiness probes: is the broker connection currently usable? */
   isHealthy(): boolean;
   close(): Promise<void>;

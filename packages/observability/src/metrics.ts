@@ -69,6 +69,7 @@ export interface RelayMetrics {
   claimed: Counter<'broker'>;
   published: Counter<'broker' | 'destination'>;
   failed: Counter<'broker' | 'reason'>;
+  rejected: Counter<'broker' | 'destination' | 'reason'>;
   deadLettered: Counter<'broker' | 'destination'>;
   publishDuration: Histogram<'broker'>;
   deliveryLatency: Histogram<'broker'>;
@@ -100,6 +101,12 @@ export function relayMetrics(registry: Registry): RelayMetrics {
       name: `${METRIC_PREFIX}outbox_failed_total`,
       help: 'Messages the broker rejected (scheduled for retry or dead-lettered).',
       labelNames: ['broker', 'reason'],
+      registers: [registry],
+    }),
+    rejected: new Counter({
+      name: `${METRIC_PREFIX}outbox_rejected_total`,
+      help: 'Publish attempts of one message that failed as its own fault, by destination and reason: unbuildable (cannot be made a broker message), nacked (the broker did not store it, e.g. a full reject-publish queue), unroutable, isolated (it failed its whole batch while the broker answered), refused (any other refusal).',
+      labelNames: ['broker', 'destination', 'reason'],
       registers: [registry],
     }),
     deadLettered: new Counter({
