@@ -7,20 +7,26 @@ import { runChecks, type HealthCheck, type IngestMetrics, type Logger, errorFiel
 import type { RoutingTable } from '@orchestron/routing';
 import type { SchemaRegistry } from '@orchestron/schemas';
 import { DEFAULT_SOURCE } from './accept-events';
-import { logAccess } from './access-log';
-import { requireClientCertificate } from './client-certificate';
-import { recordHttpMetrics, routeLabel } from './http-metrics';
-import { Problem, sendProblem } from './problem';
+import {
+  answerNoRoute,
+  AuthFailureLimiter,
+  logAccess,
+  requireClientCertificate,
+  recordHttpMetrics,
+  routeLabel,
+  Problem,
+  sendProblem,
+  limitRequests,
+  requestId,
+  requestIdOf,
+  type ApiKeyCache,
+  authenticate,
+} from '@orchestron/http';
 import { DEFAULT_MAX_MESSAGE_BYTES, type SizeLimits } from './message-size';
 import { otherMethods } from './methods';
 import { DEFAULT_NUMBER_LIMITS, type NumberLimits } from './written-size';
-import { limitRequests } from './rate-limit';
 import type { OutboxNotifier } from './outbox-notifier';
-import { requestId, requestIdOf } from './request-id';
 import { toProblem } from './to-problem';
-import type { ApiKeyCache } from './auth/api-key-cache';
-import { authenticate } from './auth/authenticate';
-import { AuthFailureLimiter } from './auth/failure-limit';
 import { eventsRouter } from './routes/events';
 import { webhooksRouter } from './routes/webhooks';
 import { compileWebhookSources, type WebhookSource } from './webhooks/sources';
@@ -142,14 +148,7 @@ export function createIngestApp(deps: IngestDependencies): express.Express {
     ),
   );
 
-  app.use((req, res) => {
-    sendProblem(
-      res,
-      new Problem(404, 'not-found', 'Not found', `no route for ${req.method} ${req.path}`),
-      requestIdOf(res),
-      req.originalUrl,
-    );
-  });
+  app.use(answerNoRoute);
 
   // Express 5 forwards rejected promises of async handlers here.
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {

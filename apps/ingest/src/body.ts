@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { Problem } from './problem';
+import { Problem } from '@orchestron/http';
 
 /** Marks a connection whose last answer said `Connection: close`. */
 const CLOSING = Symbol('orchestron.closing');

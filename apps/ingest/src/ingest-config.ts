@@ -3,7 +3,7 @@ import { RELOADABLE_KEYS, type OrchestronConfig } from '@orchestron/config';
 import type { LogLevel } from '@orchestron/observability';
 import { SchemaRegistry } from '@orchestron/schemas';
 import type { IngestDependencies, IngestSettings } from './app';
-import { readTlsOptions, type ReloadableTlsServer } from './server';
+import { readTlsOptions, type ReloadableTlsServer } from '@orchestron/http';
 import { compileWebhookSources } from './webhooks/sources';
 
 /**
@@ -17,6 +17,7 @@ export const INGEST_RELOADABLE_KEYS = RELOADABLE_KEYS.ingest;
 export const INGEST_UNUSED_KEYS = [
   'relay',
   'routing.max_retries',
+  'admin',
   'broker.rabbitmq',
   'broker.kafka',
   'outbox.process_interval',

@@ -8,7 +8,7 @@ import { createTestDatabase, listenForOutboxNotices, type OutboxNotices, type Te
 import { OutboxNotifier } from '../src/outbox-notifier';
 import { createIngestApp, type IngestSettings } from '../src/app';
 import { baseSettings, rowCounts as countRows } from './in-process-ingest';
-import { ApiKeyCache } from '../src/auth/api-key-cache';
+import { ApiKeyCache } from '@orchestron/http';
 
 const settings: IngestSettings = { ...baseSettings };
 

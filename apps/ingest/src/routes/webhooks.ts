@@ -1,12 +1,9 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { acceptEvents, type AcceptDependencies } from '../accept-events';
-import type { AuthFailureLimiter } from '../auth/failure-limit';
 import { readJsonBody, refuseDeclaredOversize, requireJsonContentType } from '../body';
-import { routeLabel } from '../http-metrics';
+import { routeLabel, Problem, requestIdOf, type AuthFailureLimiter } from '@orchestron/http';
 import { sendJson } from '../json-response';
 import { otherMethods } from '../methods';
-import { Problem } from '../problem';
-import { requestIdOf } from '../request-id';
 import { traceContextOf } from '../trace-context';
 import type { WebhookSource } from '../webhooks/sources';
 import type { SignedDelivery } from '../webhooks/verifier';

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { AuthFailureLimiter } from '../src/auth/failure-limit';
+import { AuthFailureLimiter } from '@orchestron/http';
 import { Problem } from '../src/problem';
 
 const from = (ip: string) => ({ ip }) as Request;

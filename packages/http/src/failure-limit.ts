@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
-import { Problem } from '../problem';
+import { Problem } from './problem';
 
 export interface AuthFailureLimits {
   /** Failures allowed per address and window; 0 turns counting off. */
