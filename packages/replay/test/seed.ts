@@ -9,14 +9,14 @@ export interface SeededEvent {
 }
 
 /**
- * Stores events as ingest would have, each with one outbox row to `exchange` (RabbitMQ,
- * routing key the type), already published: the history a replay works from. Ids are made
+ * Stores events as ingest would have, each with one outbox row to `route` (routing key the
+ * type), already published: the history a replay works from. Ids are made
  * from `receivedAt` (UUIDv7), as ingest makes them.
  */
 export async function seedPublishedEvents(
   db: Knex,
   specs: ReadonlyArray<{ source: string; type: string; receivedAt?: Date }>,
-  exchange = 'history',
+  route: { broker: 'rabbitmq' | 'kafka'; destination: string } = { broker: 'rabbitmq', destination: 'history' },
 ): Promise<SeededEvent[]> {
   const events = specs.map((spec) => {
     const receivedAt = spec.receivedAt ?? new Date();
@@ -41,8 +41,8 @@ export async function seedPublishedEvents(
       db,
       chunk.map((e) => ({
         eventId: e.id,
-        broker: 'rabbitmq',
-        destination: exchange,
+        broker: route.broker,
+        destination: route.destination,
         routingKey: e.type,
         partitionKey: null,
       })),
