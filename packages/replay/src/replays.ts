@@ -11,7 +11,7 @@ import {
   type ReplayScope,
   type ReplayStatus,
 } from '@orchestron/db';
-import { isBounded, type ReplayRequest } from './request';
+import { isBounded, isUuid, type ReplayRequest } from './request';
 
 /** Who asks: the API key's name (or the CLI's user) and the key's source/type scopes. */
 export interface ReplayActor {
@@ -130,6 +130,7 @@ function visibleTo(actor: ReplayActor): ReplayScope | undefined {
 }
 
 export async function getReplay(db: Knex, id: string, actor: ReplayActor): Promise<ReplayRecord> {
+  if (!isUuid(id)) throw new ReplayNotFoundError(id);
   const scope = visibleTo(actor);
   const [replay] = await listReplays(db, { id, ...(scope ? { scope } : {}) }, { limit: 1 });
   if (!replay) throw new ReplayNotFoundError(id);

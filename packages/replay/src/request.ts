@@ -27,6 +27,11 @@ export class ReplayRequestError extends Error {
 /** Ids listed in one request at most: a longer list is a filter's job. */
 export const MAX_REPLAY_IDS = 10_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True for a UUID (event and replay ids): anything else names nothing, and is no query. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
 const GLOB = /^[\x21-\x7e]{1,200}$/;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
