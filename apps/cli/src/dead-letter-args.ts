@@ -47,11 +47,6 @@ export function deadLetterFilter(args: DeadLetterArgs, extraIds: readonly string
   return filter;
 }
 
-/** True when the filter selects by more than its status. */
-export function narrowsSelection(filter: DeadLetterFilter): boolean {
-  return Object.entries(filter).some(([key, value]) => key !== 'status' && value !== undefined);
-}
-
 /** `--limit N`: a positive integer, or `fallback` when absent. */
 export function limitOf(args: DeadLetterArgs, fallback: number): number {
   if (args.limit === undefined) return fallback;

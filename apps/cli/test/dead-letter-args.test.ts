@@ -1,4 +1,5 @@
-import { deadLetterFilter, limitOf, narrowsSelection } from '../src/dead-letter-args';
+import { narrowsSelection } from '@orchestron/db';
+import { deadLetterFilter, limitOf } from '../src/dead-letter-args';
 
 describe('deadLetterFilter', () => {
   it('selects dead letters with status dead unless told otherwise', () => {

@@ -6,15 +6,21 @@ import { isConnectionError, ping, type PayloadCipher } from '@orchestron/db';
 import { runChecks, type HealthCheck, type IngestMetrics, type Logger, errorFields } from '@orchestron/observability';
 import type { RoutingTable } from '@orchestron/routing';
 import type { SchemaRegistry } from '@orchestron/schemas';
-import { logAccess } from './access-log';
-import { requireClientCertificate } from './client-certificate';
-import { recordHttpMetrics, routeLabel } from './http-metrics';
-import { Problem, sendProblem } from './problem';
-import { limitRequests } from './rate-limit';
+import {
+  answerNoRoute,
+  logAccess,
+  requireClientCertificate,
+  recordHttpMetrics,
+  routeLabel,
+  Problem,
+  sendProblem,
+  limitRequests,
+  requestId,
+  requestIdOf,
+  type ApiKeyCache,
+  authenticate,
+} from '@orchestron/http';
 import type { OutboxNotifier } from './outbox-notifier';
-import { requestId, requestIdOf } from './request-id';
-import type { ApiKeyCache } from './auth/api-key-cache';
-import { authenticate } from './auth/authenticate';
 import { eventsRouter } from './routes/events';
 import { webhooksRouter } from './routes/webhooks';
 import { compileWebhookSources, type WebhookSource } from './webhooks/sources';
@@ -108,14 +114,7 @@ export function createIngestApp(deps: IngestDependencies): express.Express {
     ]),
   );
 
-  app.use((req, res) => {
-    sendProblem(
-      res,
-      new Problem(404, 'not-found', 'Not found', `no route for ${req.method} ${req.path}`),
-      requestIdOf(res),
-      req.originalUrl,
-    );
-  });
+  app.use(answerNoRoute);
 
   // Express 5 forwards rejected promises of async handlers here.
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {

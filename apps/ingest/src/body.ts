@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { Problem } from './problem';
+import { Problem } from '@orchestron/http';
 
 const JSON_MEDIA_TYPES = new Set(['application/json']);
 

@@ -2,7 +2,7 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { EVENT_TYPE_PATTERN } from '@orchestron/schemas';
 import type { IncomingEvent } from './incoming-event';
-import { Problem, type ProblemError } from './problem';
+import { Problem, type ProblemError } from '@orchestron/http';
 
 /**
  * An `Idempotency-Key` header keys the events that carry no `id` of their own: a single

@@ -1,5 +1,5 @@
 import type { IncomingEvent } from './incoming-event';
-import type { ProblemError } from './problem';
+import type { ProblemError } from '@orchestron/http';
 
 /**
  * A problem with one attribute of an event (`type`, `source`, `time`, `schema_version`),

@@ -3,7 +3,7 @@ import type { OrchestronConfig } from '@orchestron/config';
 import type { LogLevel } from '@orchestron/observability';
 import { SchemaRegistry } from '@orchestron/schemas';
 import type { IngestDependencies, IngestSettings } from './app';
-import { readTlsOptions, type ReloadableTlsServer } from './server';
+import { readTlsOptions, type ReloadableTlsServer } from '@orchestron/http';
 import { compileWebhookSources } from './webhooks/sources';
 
 /**
@@ -23,6 +23,7 @@ export const INGEST_RELOADABLE_KEYS = [
 /** Keys only the relay reads: a change in a shared file is no reason for an ingest restart. */
 export const INGEST_UNUSED_KEYS = [
   'relay',
+  'admin',
   'broker.rabbitmq',
   'broker.kafka',
   'outbox.process_interval',

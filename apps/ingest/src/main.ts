@@ -5,15 +5,15 @@ import { createDatabase, notifyOutbox, PayloadCipher } from '@orchestron/db';
 import {
   configReloadMetrics,
   createLogger,
-  errorFields,
   createRegistry,
   EventLoopLagMonitor,
   eventLoopLagCheck,
   heapUsedCheck,
   ingestMetrics,
+  stopOnSignals,
 } from '@orchestron/observability';
 import { createIngestApp, type IngestDependencies } from './app';
-import { ApiKeyCache } from './auth/api-key-cache';
+import { ApiKeyCache, createServer } from '@orchestron/http';
 import {
   configApplier,
   INGEST_RELOADABLE_KEYS,
@@ -22,7 +22,6 @@ import {
   loadSchemas,
 } from './ingest-config';
 import { OutboxNotifier } from './outbox-notifier';
-import { createServer } from './server';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -89,38 +88,22 @@ async function main(): Promise<void> {
   });
   reloader.start();
 
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) {
-      logger.warn('second signal, exiting now', { signal });
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info('shutting down', { signal });
-    const deadline = setTimeout(() => {
-      logger.error('shutdown deadline passed, exiting');
-      process.exit(1);
-    }, config.outbox.shutdown_timeout).unref();
-    // Stop accepting; requests in flight finish (their transactions commit or roll back).
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
-    await reloader.stop();
-    lagMonitor.stop();
-    await apiKeys.stop();
-    await notifier.idle();
-    await db.destroy();
-    clearTimeout(deadline);
-    logger.info('stopped');
-  };
-  const stopOn = (signal: string) => () =>
-    void stop(signal).catch((error: unknown) => {
-      logger.error('shutdown failed', errorFields(error));
-      process.exit(1);
-    });
-  process.on('SIGTERM', stopOn('SIGTERM'));
-  process.on('SIGINT', stopOn('SIGINT'));
+  stopOnSignals({
+    logger,
+    timeoutMs: config.outbox.shutdown_timeout,
+    stop: async () => {
+      // Stop accepting; requests in flight finish (their transactions commit or roll back).
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await reloader.stop();
+      lagMonitor.stop();
+      await apiKeys.stop();
+      await notifier.idle();
+      await db.destroy();
+    },
+  });
 }
 
 main().catch((error: unknown) => {

@@ -1,7 +1,7 @@
 import type { SchemaRegistry } from '@orchestron/schemas';
 import { attributeError, dataError, isTypeError } from './error-location';
 import type { IncomingEvent } from './incoming-event';
-import { Problem, type ProblemError } from './problem';
+import { Problem, type ProblemError } from '@orchestron/http';
 
 /**
  * Validates every event's `data` against its type's schema. All events of a batch are

@@ -7,7 +7,7 @@ import { SchemaRegistry } from '@orchestron/schemas';
 import { createTestDatabase, type TestDatabase } from '@orchestron/testing';
 import { OutboxNotifier } from '../src/outbox-notifier';
 import { createIngestApp } from '../src/app';
-import { ApiKeyCache } from '../src/auth/api-key-cache';
+import { ApiKeyCache } from '@orchestron/http';
 
 let database: TestDatabase;
 let server: http.Server;

@@ -9,7 +9,7 @@ import { SchemaRegistry } from '@orchestron/schemas';
 import { createTestDatabase, type TestDatabase } from '@orchestron/testing';
 import { OutboxNotifier } from '../src/outbox-notifier';
 import { createIngestApp, type IngestSettings } from '../src/app';
-import { ApiKeyCache } from '../src/auth/api-key-cache';
+import { ApiKeyCache } from '@orchestron/http';
 
 // POST /events with CloudEvents 1.0 in its three HTTP content modes, against a real Postgres.
 

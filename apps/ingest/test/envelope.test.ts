@@ -1,6 +1,6 @@
 import { parseEnvelopes } from '../src/envelope';
 import { illFormedString, jsonNestingDepth, parseJsonBody } from '../src/body';
-import { Problem } from '../src/problem';
+import { Problem } from '@orchestron/http';
 
 function problemOf(fn: () => unknown): Problem {
   try {

@@ -7,7 +7,7 @@ import { SchemaRegistry } from '@orchestron/schemas';
 import { createTestDatabase, listenForOutboxNotices, type OutboxNotices, type TestDatabase } from '@orchestron/testing';
 import { OutboxNotifier } from '../src/outbox-notifier';
 import { createIngestApp, type IngestSettings } from '../src/app';
-import { ApiKeyCache } from '../src/auth/api-key-cache';
+import { ApiKeyCache } from '@orchestron/http';
 
 const settings: IngestSettings = {
   maxPayloadBytes: 64 * 1024,

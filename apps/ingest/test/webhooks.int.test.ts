@@ -14,7 +14,7 @@ import { SchemaRegistry } from '@orchestron/schemas';
 import { createTestDatabase, type TestDatabase } from '@orchestron/testing';
 import { OutboxNotifier } from '../src/outbox-notifier';
 import { createIngestApp, type IngestSettings } from '../src/app';
-import { ApiKeyCache } from '../src/auth/api-key-cache';
+import { ApiKeyCache } from '@orchestron/http';
 
 // Every request here is signed by the sender's own library: @octokit/webhooks-methods (GitHub),
 // stripe (generateTestHeaderString) and standardwebhooks; the generic scheme by node:crypto.

@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 export const RELAY_RELOADABLE_KEYS = ['log.level', 'health'] as const;
 
 /** Keys only ingest reads: a change in a shared file is no reason for a relay restart. */
-export const RELAY_UNUSED_KEYS = ['api', 'sources', 'schemas'] as const;
+export const RELAY_UNUSED_KEYS = ['api', 'admin', 'sources', 'schemas'] as const;
 
 /**
  * Reloads the relay's configuration on SIGHUP and when its file changes. The relay's loops,

@@ -4,6 +4,7 @@ export type { HeapThreshold, OrchestronConfig } from './schema';
 export { WEBHOOK_SCHEMES } from './webhook-sources';
 export type { WebhookScheme, WebhookSourceConfig, WebhookSourcesConfig, ValueLocation } from './webhook-sources';
 export { parseDuration, parseByteSize, parseHeapThreshold, parseListenAddress } from './formats';
+export { timeBoundOf, durationMs } from './time-bound';
 export type { ListenAddress } from './formats';
 export { amqpUrlFrom } from './connection';
 export { configurationReference } from './reference';

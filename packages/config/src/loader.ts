@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import convict from 'convict';
 import yaml from 'js-yaml';
-import { parseByteSize, parseDuration, parseHeapThreshold, registerFormats } from './formats';
+import { parseByteSize, parseDuration, parseHeapThreshold, parseListenAddress, registerFormats } from './formats';
 import { schema, type OrchestronConfig } from './schema';
 import {
   checkEncryptionKeys,
@@ -219,6 +219,11 @@ function checkConsistency(config: OrchestronConfig): string[] {
   const sasl = config.broker.kafka.sasl;
   if (sasl.mechanism !== '' && (sasl.username === '' || sasl.password === '')) {
     problems.push('broker.kafka.sasl: username and password are needed when a mechanism is set');
+  }
+  if (config.admin.max_page_size < 1) problems.push('admin.max_page_size: must be at least 1');
+  const adminPort = parseListenAddress(config.admin.address).port;
+  if (adminPort !== 0 && adminPort === parseListenAddress(config.api.address).port) {
+    problems.push(`admin.address: port ${adminPort} is api.address's; the admin API never shares a port with ingest`);
   }
   problems.push(...checkTlsFiles(config));
   return problems;

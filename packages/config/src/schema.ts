@@ -104,6 +104,17 @@ export interface OrchestronConfig {
   relay: {
     address: string;
   };
+  /** The admin API (apps/admin): its own listener, never ingest's. */
+  admin: {
+    address: string;
+    rate_limit: number;
+    rate_limit_burst: number;
+    trust_proxy: boolean;
+    key_rotation_grace: number;
+    max_page_size: number;
+    /** HTTPS instead of HTTP when cert_file and key_file are set; ca_file requires client certificates. */
+    tls: { cert_file: string; key_file: string; ca_file: string };
+  };
   retention: {
     published_outbox: number;
     events: number;
@@ -459,6 +470,51 @@ export const schema = {
       doc: 'Listen address of the relay health and metrics server.',
       format: 'listen-address',
       default: ':9091',
+    },
+  },
+  admin: {
+    address: {
+      doc: 'Listen address of the admin API (apps/admin); must differ from api.address: admin never shares a port with ingest.',
+      format: 'listen-address',
+      default: ':8081',
+    },
+    rate_limit: {
+      doc: 'Admin API requests per second allowed per API key (per IP before authentication); 0 turns limiting off.',
+      format: 'nat',
+      default: 20,
+    },
+    rate_limit_burst: {
+      doc: 'Extra admin API requests a key may send above admin.rate_limit within one second.',
+      format: 'nat',
+      default: 20,
+    },
+    trust_proxy: {
+      doc: 'Trust X-Forwarded-For from a reverse proxy when identifying admin clients by IP.',
+      format: Boolean,
+      default: false,
+    },
+    key_rotation_grace: {
+      doc: 'How long the old secret of a rotated API key keeps working (POST /v1/keys/{name}/rotate may ask for less).',
+      format: 'duration-ms',
+      default: '24h',
+    },
+    max_page_size: {
+      doc: 'Largest `limit` a list of the admin API accepts (events, dead letters, audit entries).',
+      format: 'nat',
+      default: 500,
+    },
+    tls: {
+      cert_file: {
+        doc: 'PEM certificate (chain) of the admin HTTPS listener; with key_file, admin serves HTTPS instead of HTTP. Re-read on reload.',
+        format: String,
+        default: '',
+      },
+      key_file: { doc: 'PEM private key of the admin HTTPS listener.', format: String, default: '' },
+      ca_file: {
+        doc: 'PEM CA bundle for admin client certificates; when set, every admin client must present a certificate it signed (mutual TLS).',
+        format: String,
+        default: '',
+      },
     },
   },
   schemas: {

@@ -13,7 +13,7 @@ interface TlsFiles {
 }
 
 function tlsFilesOf(config: OrchestronConfig): TlsFiles[] {
-  const { api, database, broker } = config;
+  const { api, admin, database, broker } = config;
   return [
     {
       at: 'api.tls',
@@ -22,6 +22,14 @@ function tlsFilesOf(config: OrchestronConfig): TlsFiles[] {
       ca: ['ca_file', api.tls.ca_file],
       cert: ['cert_file', api.tls.cert_file],
       key: ['key_file', api.tls.key_file],
+    },
+    {
+      at: 'admin.tls',
+      enabled: admin.tls.cert_file !== '' || admin.tls.key_file !== '',
+      enabledKey: null,
+      ca: ['ca_file', admin.tls.ca_file],
+      cert: ['cert_file', admin.tls.cert_file],
+      key: ['key_file', admin.tls.key_file],
     },
     {
       at: 'database',
@@ -67,8 +75,10 @@ export function checkTlsFiles(config: OrchestronConfig): string[] {
       );
     }
     const files = [section.ca, section.cert, section.key].filter(([, file]) => file !== '');
-    if (section.at === 'api.tls' && section.ca[1] !== '' && cert === '') {
-      problems.push('api.tls.ca_file: client certificates need HTTPS; set api.tls.cert_file and api.tls.key_file');
+    if (section.enabledKey === null && section.ca[1] !== '' && cert === '') {
+      problems.push(
+        `${section.at}.ca_file: client certificates need HTTPS; set ${section.at}.cert_file and ${section.at}.key_file`,
+      );
     }
     if (!section.enabled && section.enabledKey && files.length > 0) {
       problems.push(`${section.at}.${files[0]?.[0]}: is set but ${section.at}.${section.enabledKey} is false`);

@@ -13,6 +13,9 @@ export interface ApiKeyRecord {
   createdAt: Date;
   revokedAt: Date | null;
   lastUsedAt: Date | null;
+  /** The secret this key had before its last rotation, valid until previousKeyExpiresAt. */
+  previousKeyHash: string | null;
+  previousKeyExpiresAt: Date | null;
 }
 
 interface ApiKeyRow {
@@ -26,6 +29,8 @@ interface ApiKeyRow {
   created_at: Date;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  previous_key_hash: string | null;
+  previous_key_expires_at: Date | null;
 }
 
 function toRecord(row: ApiKeyRow): ApiKeyRecord {
@@ -40,6 +45,8 @@ function toRecord(row: ApiKeyRow): ApiKeyRecord {
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
     lastUsedAt: row.last_used_at,
+    previousKeyHash: row.previous_key_hash ?? null,
+    previousKeyExpiresAt: row.previous_key_expires_at ?? null,
   };
 }
 
@@ -101,6 +108,30 @@ export async function revokeApiKey(db: Executor, name: string): Promise<boolean>
     [name],
   );
   return result.rowCount > 0;
+}
+
+/**
+ * Gives an active key a new secret. The old one keeps working for `graceMs` (0: not at all),
+ * so senders can switch without a gap; a second rotation within the grace period ends the
+ * first old secret at once (only one previous secret is kept). Undefined when no active key
+ * has that name.
+ */
+export async function rotateApiKey(
+  db: Executor,
+  name: string,
+  secret: { keyHash: string; keyPrefix: string; graceMs: number },
+): Promise<ApiKeyRecord | undefined> {
+  const result = await db.raw<{ rows: ApiKeyRow[] }>(
+    `update api_keys
+     set previous_key_hash = case when ?::float8 > 0 then key_hash end,
+         previous_key_expires_at = case when ?::float8 > 0 then now() + make_interval(secs => ?::float8 / 1000) end,
+         key_hash = ?, key_prefix = ?
+     where name = ? and revoked_at is null
+     returning *`,
+    [secret.graceMs, secret.graceMs, secret.graceMs, secret.keyHash, secret.keyPrefix, name],
+  );
+  const row = result.rows[0];
+  return row ? toRecord(row) : undefined;
 }
 
 /** Records when keys were last used: one statement for everything seen since the last flush. */

@@ -1,4 +1,5 @@
-import { replayCondition, type ReplayFilter, type ReplayScope } from './replay-filter';
+import type { EventScope } from './event-scope';
+import { replayCondition, type ReplayFilter } from './replay-filter';
 import type { Executor } from './types';
 
 /** What a replay would take: for its dry run, and for the confirmation of an unbounded one. */
@@ -14,7 +15,7 @@ export interface ReplayCount {
 }
 
 /** Counts the events a replay with `filter` and `scope` would take. Reads only; locks nothing. */
-export async function countReplayEvents(db: Executor, filter: ReplayFilter, scope: ReplayScope): Promise<ReplayCount> {
+export async function countReplayEvents(db: Executor, filter: ReplayFilter, scope: EventScope): Promise<ReplayCount> {
   const condition = replayCondition(filter, scope);
   const result = await db.raw<{ rows: Array<{ events: string; without_original_route: string }> }>(
     `select count(*) as events,

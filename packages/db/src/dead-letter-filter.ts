@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import { scopeCondition, type EventScope } from './event-scope';
+import { globToLike } from './glob-to-like';
 import { bigintArray } from './types';
 
 export type DeadLetterStatus = 'dead' | 'replayed' | 'discarded';
@@ -22,6 +24,8 @@ export interface DeadLetterFilter {
   /** Text the error contains, case-insensitively. */
   errorContains?: string;
   status?: DeadLetterStatus;
+  /** Only dead letters of events this scope may see (an API key's sources and types). */
+  scope?: EventScope;
 }
 
 /**
@@ -44,10 +48,17 @@ export function deadLetterCondition(filter: DeadLetterFilter): { sql: string; bi
   if (filter.until !== undefined) add('d.created_at < ?', filter.until.toISOString());
   if (filter.errorContains !== undefined) add('strpos(lower(d.error), lower(?)) > 0', filter.errorContains);
   if (filter.status !== undefined) add('d.status = ?::dead_letter_status', filter.status);
+  if (filter.scope !== undefined) {
+    const scope = scopeCondition(filter.scope, 'e');
+    add(`(${scope.sql})`, ...scope.bindings);
+  }
   return { sql: parts.length > 0 ? parts.join(' and ') : 'true', bindings };
 }
 
-/** `order.*` -> `order.%`: LIKE's own wildcards and the escape character are taken literally. */
-export function globToLike(glob: string): string {
-  return glob.replace(/[\\%_]/g, '\\$&').replace(/\*/g, '%');
+/**
+ * True when the filter selects by more than its status and the caller's scope: a bulk
+ * action without such a filter means "every dead letter" and must be asked for as such.
+ */
+export function narrowsSelection(filter: DeadLetterFilter): boolean {
+  return Object.entries(filter).some(([key, value]) => key !== 'status' && key !== 'scope' && value !== undefined);
 }

@@ -1,4 +1,4 @@
-import type { ReplayScope } from './replay-filter';
+import type { EventScope } from './event-scope';
 import { REPLAY_COLUMNS, toReplayRecord, type ReplayRecord, type ReplayRow, type ReplayStatus } from './replay-record';
 import type { Executor } from './types';
 
@@ -10,7 +10,7 @@ export interface ReplayListFilter {
    * Only replays made under exactly this scope (a scoped key sees the replays of its scope);
    * absent: every replay.
    */
-  scope?: ReplayScope;
+  scope?: EventScope;
 }
 
 /**

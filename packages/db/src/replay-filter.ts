@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { globToLike } from './dead-letter-filter';
+import { scopeCondition, type EventScope } from './event-scope';
 
 /**
  * Which stored events a replay re-publishes. Every field given narrows the selection: lists
@@ -17,42 +17,22 @@ export interface ReplayFilter {
 }
 
 /**
- * The sources and types the key that asks may touch (its API key scopes): a replay never
- * takes an event outside them, whatever its filter says.
+ * The filter and the scope of the key that asked (a replay never takes an event outside
+ * it, whatever its filter says) as a SQL condition over `events e`, with its bindings in
+ * order. Shared by the dry-run count and the runner's batches, so a dry run counts exactly
+ * what the replay takes. The filter's source and type globs select as a scope does.
  */
-export interface ReplayScope {
-  sources: readonly string[];
-  types: readonly string[];
-}
-
-/** Postgres text-array literal parameter: a JSON list cast in SQL keeps quoting out of our hands. */
-function likeList(globs: readonly string[]): string {
-  return JSON.stringify(globs.map(globToLike));
-}
-
-/**
- * The filter and the scope as a SQL condition over `events e`, with its bindings in order.
- * Shared by the dry-run count and the runner's batches, so a dry run counts exactly what the
- * replay takes. LIKE's default escape character is the backslash globToLike escapes with.
- */
-export function replayCondition(filter: ReplayFilter, scope: ReplayScope): { sql: string; bindings: Knex.Value[] } {
+export function replayCondition(filter: ReplayFilter, scope: EventScope): { sql: string; bindings: Knex.Value[] } {
   const parts: string[] = [];
   const bindings: Knex.Value[] = [];
-  const add = (sql: string, ...values: Knex.Value[]): void => {
-    parts.push(sql);
-    bindings.push(...values);
+  const add = (condition: { sql: string; bindings: Knex.Value[] }): void => {
+    parts.push(`(${condition.sql})`);
+    bindings.push(...condition.bindings);
   };
-  const anyLike = (column: string, globs: readonly string[]): void => {
-    // A `*` alone matches everything: leave it out, so the common unscoped case costs nothing.
-    if (globs.includes('*')) return;
-    add(`${column} like any (array(select jsonb_array_elements_text(?::jsonb)))`, likeList(globs));
-  };
-  if (filter.ids !== undefined) add('e.id = any (?::uuid[])', `{${filter.ids.join(',')}}`);
-  if (filter.sources !== undefined) anyLike('e.source', filter.sources);
-  if (filter.types !== undefined) anyLike('e.type', filter.types);
-  if (filter.since !== undefined) add('e.received_at >= ?', filter.since.toISOString());
-  if (filter.until !== undefined) add('e.received_at < ?', filter.until.toISOString());
-  anyLike('e.source', scope.sources);
-  anyLike('e.type', scope.types);
-  return { sql: parts.length > 0 ? parts.join(' and ') : 'true', bindings };
+  if (filter.ids !== undefined) add({ sql: 'e.id = any (?::uuid[])', bindings: [`{${filter.ids.join(',')}}`] });
+  if (filter.since !== undefined) add({ sql: 'e.received_at >= ?', bindings: [filter.since.toISOString()] });
+  if (filter.until !== undefined) add({ sql: 'e.received_at < ?', bindings: [filter.until.toISOString()] });
+  add(scopeCondition({ sources: filter.sources ?? ['*'], types: filter.types ?? ['*'] }, 'e'));
+  add(scopeCondition(scope, 'e'));
+  return { sql: parts.join(' and '), bindings };
 }

@@ -1,4 +1,5 @@
-import type { ReplayFilter, ReplayScope } from './replay-filter';
+import type { EventScope } from './event-scope';
+import type { ReplayFilter } from './replay-filter';
 
 export type ReplayStatus = 'queued' | 'running' | 'completed' | 'cancelled' | 'failed';
 
@@ -16,7 +17,7 @@ export interface ReplayRecord {
   id: string;
   requestedBy: string;
   filter: ReplayFilter;
-  scope: ReplayScope;
+  scope: EventScope;
   target: ReplayTarget | null;
   /** Events per second. */
   rateLimit: number;
@@ -49,7 +50,7 @@ export interface ReplayRow {
   id: string;
   requested_by: string;
   filter: StoredFilter;
-  scope: ReplayScope;
+  scope: EventScope;
   target_broker: 'rabbitmq' | 'kafka' | null;
   target_destination: string | null;
   target_routing_key: string | null;

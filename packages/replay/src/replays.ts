@@ -2,13 +2,15 @@ import type { Knex } from 'knex';
 import {
   cancelReplay,
   countReplayEvents,
+  insertAuditEntry,
   insertReplay,
+  isUnrestricted,
   listReplays,
   uuidv7,
   type ReplayCount,
   type ReplayFilter,
   type ReplayRecord,
-  type ReplayScope,
+  type EventScope,
   type ReplayStatus,
 } from '@orchestron/db';
 import { isBounded, isUuid, type ReplayRequest } from './request';
@@ -16,20 +18,8 @@ import { isBounded, isUuid, type ReplayRequest } from './request';
 /** Who asks: the API key's name (or the CLI's user) and the key's source/type scopes. */
 export interface ReplayActor {
   name: string;
-  scope: ReplayScope;
+  scope: EventScope;
 }
-
-/** An audit entry of a replay's state change, written in the change's own transaction. */
-export interface ReplayAuditEntry {
-  action: 'replay.start' | 'replay.cancel';
-  /** The replay's id. */
-  target: string;
-  actor: string;
-  details: Record<string, unknown>;
-}
-
-/** Writes an audit entry inside `trx` (the admin app passes its audit_log helper). */
-export type ReplayAudit = (trx: Knex.Transaction, entry: ReplayAuditEntry) => Promise<void>;
 
 /**
  * An unbounded replay (no ids, no since) whose confirm_count is not the count it would take
@@ -79,21 +69,16 @@ export interface ReplayStarted {
   replay: ReplayRecord;
 }
 
-/** True when the scope leaves every source and type in view: an unscoped key. */
-export function isUnscoped(scope: ReplayScope): boolean {
-  return scope.sources.includes('*') && scope.types.includes('*');
-}
-
 /**
  * Dry-runs or starts a replay. Without `until` the replay ends at the moment it is asked for,
  * so it never chases events that arrive while it runs, and its dry-run count holds. A replay
- * is stored queued, with its audit entry in the same transaction; a runner takes it from there.
+ * is stored queued, with its audit_log entry in the same transaction; a runner takes it from there.
  */
 export async function requestReplay(
   db: Knex,
   request: ReplayRequest,
   actor: ReplayActor,
-  options: { defaultRateLimit: number; audit?: ReplayAudit; now?: Date },
+  options: { defaultRateLimit: number; requestId?: string; now?: Date },
 ): Promise<ReplayDryRun | ReplayStarted> {
   const filter: ReplayFilter = { ...request.filter, until: request.filter.until ?? options.now ?? new Date() };
   const count = await countReplayEvents(db, filter, actor.scope);
@@ -113,11 +98,13 @@ export async function requestReplay(
       total: count.events,
     });
     const shown = replayJson(stored);
-    await options.audit?.(trx, {
-      action: 'replay.start',
-      target: stored.id,
+    await insertAuditEntry(trx, {
       actor: actor.name,
-      details: { filter: shown.filter, target: shown.target, rate_limit: shown.rate_limit, total: shown.total },
+      action: 'replays.start',
+      outcome: 'ok',
+      target: { replay_id: stored.id, filter: shown.filter, target: shown.target, rate_limit: shown.rate_limit },
+      result: { status: stored.status, total: stored.total },
+      ...(options.requestId ? { requestId: options.requestId } : {}),
     });
     return stored;
   });
@@ -125,8 +112,8 @@ export async function requestReplay(
 }
 
 /** The replays the actor may see: all for an unscoped key, else those made under its very scope. */
-function visibleTo(actor: ReplayActor): ReplayScope | undefined {
-  return isUnscoped(actor.scope) ? undefined : actor.scope;
+function visibleTo(actor: ReplayActor): EventScope | undefined {
+  return isUnrestricted(actor.scope) ? undefined : actor.scope;
 }
 
 export async function getReplay(db: Knex, id: string, actor: ReplayActor): Promise<ReplayRecord> {
@@ -155,7 +142,7 @@ export async function cancelVisibleReplay(
   db: Knex,
   id: string,
   actor: ReplayActor,
-  options: { audit?: ReplayAudit } = {},
+  options: { requestId?: string } = {},
 ): Promise<ReplayRecord> {
   const existing = await getReplay(db, id, actor);
   return db.transaction(async (trx) => {
@@ -164,11 +151,18 @@ export async function cancelVisibleReplay(
       const [now] = await listReplays(trx, { id }, { limit: 1 });
       throw new ReplayFinishedError(now ?? existing);
     }
-    await options.audit?.(trx, {
-      action: 'replay.cancel',
-      target: id,
+    await insertAuditEntry(trx, {
       actor: actor.name,
-      details: { matched: cancelled.matched, enqueued: cancelled.enqueued, total: cancelled.total },
+      action: 'replays.cancel',
+      outcome: 'ok',
+      target: { replay_id: id },
+      result: {
+        status: cancelled.status,
+        matched: cancelled.matched,
+        enqueued: cancelled.enqueued,
+        total: cancelled.total,
+      },
+      ...(options.requestId ? { requestId: options.requestId } : {}),
     });
     return cancelled;
   });
@@ -180,7 +174,7 @@ export function replayJson(replay: ReplayRecord): {
   status: ReplayStatus;
   requested_by: string;
   filter: Record<string, unknown>;
-  scope: ReplayScope;
+  scope: EventScope;
   target: Record<string, unknown> | null;
   rate_limit: number;
   total: number;

@@ -2,21 +2,21 @@ import type { Knex } from 'knex';
 import type { OrchestronConfig } from '@orchestron/config';
 import {
   createDatabase,
-  discardDeadLetters,
+  DEAD_LETTER_BATCH_SIZE,
+  discardDeadLettersInBatches,
   listDeadLetters,
-  notifyOutbox,
-  replayDeadLetters,
+  listEveryDeadLetter,
+  replayDeadLettersInBatches,
   type DeadLetterDetail,
   type DeadLetterFilter,
   type DeadLetterRecord,
+  narrowsSelection,
 } from '@orchestron/db';
-import { deadLetterFilter, limitOf, narrowsSelection, type DeadLetterArgs } from '../dead-letter-args';
+import { deadLetterFilter, limitOf, type DeadLetterArgs } from '../dead-letter-args';
 import type { Output } from '../output';
 import { cell, formatTable } from '../table';
 import { UsageError } from './migrate';
 
-/** Rows per transaction of a bulk replay or discard: short transactions, few locks at a time. */
-const BATCH_SIZE = 500;
 /** Lines a bulk action lists in text mode before summarising the rest (--json lists them all). */
 const TEXT_LINES = 50;
 
@@ -36,7 +36,7 @@ filters (all given must match):
   --error TEXT         the error contains TEXT (case-insensitive)
   --status S           dead (default), replayed or discarded; replay and discard take only dead ones
 
-replay and discard act on every match (up to --limit), one transaction per batch of ${BATCH_SIZE};
+replay and discard act on every match (up to --limit), one transaction per batch of ${DEAD_LETTER_BATCH_SIZE};
 --dry-run prints what they would do and changes nothing.`;
 
 /** `orchestron dlq list|show|replay|discard`: inspect and act on the dead-letter queue. */
@@ -123,7 +123,7 @@ async function act(
   const limit = limitOf(args, Number.MAX_SAFE_INTEGER);
   const verb = action === 'replay' ? 'replay' : 'discard';
   if (args['dry-run']) {
-    const matching = await everyMatch(db, filter, limit);
+    const matching = await listEveryDeadLetter(db, filter, limit);
     const wouldKey = action === 'replay' ? 'wouldReplay' : 'wouldDiscard';
     out.result({ dryRun: true, [wouldKey]: matching.length, items: matching.map(recordJson) }, () =>
       [
@@ -139,14 +139,7 @@ async function act(
   }
 
   if (action === 'replay') {
-    const replayed = await inBatches(limit, (take) =>
-      db.transaction(async (trx) => {
-        const rows = await replayDeadLetters(trx, filter, take);
-        // Delivered at commit: the relays claim the new rows at once instead of at their next poll.
-        if (rows.length > 0) await notifyOutbox(trx);
-        return rows;
-      }),
-    );
+    const replayed = await replayDeadLettersInBatches(db, filter, { limit });
     out.result({ replayed: replayed.length, items: replayed }, () =>
       [
         `replayed ${replayed.length} dead letter(s) into the outbox`,
@@ -154,7 +147,7 @@ async function act(
       ].join('\n'),
     );
   } else {
-    const discarded = await inBatches(limit, (take) => db.transaction((trx) => discardDeadLetters(trx, filter, take)));
+    const discarded = await discardDeadLettersInBatches(db, filter, { limit });
     out.result({ discarded: discarded.length, items: discarded }, () =>
       [
         `discarded ${discarded.length} dead letter(s)`,
@@ -162,30 +155,6 @@ async function act(
       ].join('\n'),
     );
   }
-}
-
-/** Runs `batch` until it takes fewer rows than asked for or `limit` rows are done. */
-async function inBatches<T>(limit: number, batch: (take: number) => Promise<T[]>): Promise<T[]> {
-  const done: T[] = [];
-  while (done.length < limit) {
-    const take = Math.min(BATCH_SIZE, limit - done.length);
-    const rows = await batch(take);
-    done.push(...rows);
-    if (rows.length < take) break;
-  }
-  return done;
-}
-
-/** Every row the filter selects (up to `limit`), read page by page. */
-async function everyMatch(db: Knex, filter: DeadLetterFilter, limit: number): Promise<DeadLetterRecord[]> {
-  const rows: DeadLetterRecord[] = [];
-  while (rows.length < limit) {
-    const take = Math.min(BATCH_SIZE, limit - rows.length);
-    const page = await listDeadLetters(db, filter, { limit: take, afterId: rows.at(-1)?.id });
-    rows.push(...page);
-    if (page.length < take) break;
-  }
-  return rows;
 }
 
 function capped(lines: string[]): string[] {

@@ -1,7 +1,7 @@
 import type { ApiKeyRecord } from '@orchestron/db';
 import type { IncomingEvent } from '../incoming-event';
 import { attributeError } from '../error-location';
-import { Problem, type ProblemError } from '../problem';
+import { Problem, type ProblemError } from '@orchestron/http';
 import { anyGlobMatches } from '@orchestron/routing';
 
 /** The role a key needs to write events. */

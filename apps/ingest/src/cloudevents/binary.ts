@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { readJsonBody } from '../body';
 import type { IncomingEvent } from '../incoming-event';
-import { Problem, type ProblemError } from '../problem';
+import { Problem, type ProblemError } from '@orchestron/http';
 import { checkAttributes } from './attributes';
 import { toIncomingEvent } from './cloud-event';
 import { isJsonData, opaqueData, type EventData } from './event-data';

@@ -1,4 +1,4 @@
-import { Problem } from '../problem';
+import { Problem } from '@orchestron/http';
 import { isUtf8, parseMediaType } from './media-type';
 
 /** How a POST /events request carries its events. */

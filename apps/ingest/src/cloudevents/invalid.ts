@@ -1,4 +1,4 @@
-import { Problem, type ProblemError } from '../problem';
+import { Problem, type ProblemError } from '@orchestron/http';
 
 /** 400 for events that are not valid CloudEvents, listing every problem where it is. */
 export function invalidCloudEvents(errors: ProblemError[], batch = false): Problem {

@@ -1,6 +1,6 @@
 import { parseJsonBody } from '../body';
 import type { IncomingEvent } from '../incoming-event';
-import { Problem, type ProblemError } from '../problem';
+import { Problem, type ProblemError } from '@orchestron/http';
 import { checkAttributes } from './attributes';
 import { toIncomingEvent } from './cloud-event';
 import { decodeBase64, isJsonData, opaqueData, type EventData } from './event-data';

@@ -7,12 +7,9 @@ import { parseBatch, parseStructured } from '../cloudevents/structured';
 import { parseEnvelopes } from '../envelope';
 import type { IncomingEvent } from '../incoming-event';
 import { sendJson } from '../json-response';
-import { Problem } from '../problem';
-import { apiKeyOf } from '../auth/authenticate';
+import { Problem, apiKeyOf, routeLabel, requestIdOf } from '@orchestron/http';
 import { authorizeEvents } from '../auth/authorize';
-import { routeLabel } from '../http-metrics';
 import { traceContextOf } from '../trace-context';
-import { requestIdOf } from '../request-id';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 

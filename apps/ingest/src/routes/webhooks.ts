@@ -1,10 +1,8 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { acceptEvents, type AcceptDependencies } from '../accept-events';
 import { readJsonBody, requireJsonContentType } from '../body';
-import { routeLabel } from '../http-metrics';
+import { routeLabel, Problem, requestIdOf } from '@orchestron/http';
 import { sendJson } from '../json-response';
-import { Problem } from '../problem';
-import { requestIdOf } from '../request-id';
 import { traceContextOf } from '../trace-context';
 import type { WebhookSource } from '../webhooks/sources';
 import type { SignedDelivery } from '../webhooks/verifier';

@@ -1,7 +1,7 @@
 import { EVENT_TYPE_PATTERN } from '@orchestron/schemas';
 import type { ValueLocation } from '@orchestron/config';
 import type { IncomingEvent } from '../incoming-event';
-import { Problem } from '../problem';
+import { Problem } from '@orchestron/http';
 import { resolvePointer } from '@orchestron/routing';
 import type { WebhookSource } from './sources';
 import type { SignedDelivery } from './verifier';

@@ -1,4 +1,4 @@
-import { Problem } from '../../src/problem';
+import { Problem } from '@orchestron/http';
 
 /** The Problem `fn` throws; fails the test when it throws something else or nothing. */
 export function problemOf(fn: () => unknown): Problem {

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ApiKeyRecord } from '@orchestron/db';
-import { Problem } from '../problem';
+import { Problem } from './problem';
 import type { ApiKeyCache } from './api-key-cache';
 
 /** The key that authenticated this request, if any. */

@@ -15,6 +15,8 @@ interface CacheLogger {
  */
 export class ApiKeyCache {
   private byHash = new Map<string, ApiKeyRecord>();
+  /** Rotated keys by their old secret's hash; each answers only until its grace period ends. */
+  private byPreviousHash = new Map<string, ApiKeyRecord>();
   private lastUsed = new Map<number, Date>();
   private timers: NodeJS.Timeout[] = [];
   private loaded = false;
@@ -58,6 +60,9 @@ export class ApiKeyCache {
     try {
       const keys = await loadActiveApiKeys(this.db);
       this.byHash = new Map(keys.map((k) => [k.keyHash, k]));
+      this.byPreviousHash = new Map(
+        keys.flatMap((k) => (k.previousKeyHash && k.previousKeyExpiresAt ? [[k.previousKeyHash, k] as const] : [])),
+      );
       this.loaded = true;
     } catch (error) {
       // Keep serving the keys we had; a database outage must not lock every sender out.
@@ -71,9 +76,17 @@ export class ApiKeyCache {
     return this.loaded;
   }
 
-  /** The active key with this secret, if any; records its use. */
+  /**
+   * The active key with this secret (or with this as its old secret, within the grace period
+   * after a rotation: checked now, not at the last refresh), if any; records its use.
+   */
   authenticate(key: string): ApiKeyRecord | undefined {
-    const record = this.byHash.get(hashApiKey(key));
+    const hash = hashApiKey(key);
+    let record = this.byHash.get(hash);
+    if (!record) {
+      const rotated = this.byPreviousHash.get(hash);
+      if (rotated && (rotated.previousKeyExpiresAt as Date).getTime() > Date.now()) record = rotated;
+    }
     if (record) this.lastUsed.set(record.id, new Date());
     return record;
   }

@@ -1,13 +1,15 @@
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import { requestIdOf } from './request-id';
 
 /**
  * One entry of a problem's `errors`: where in the request and what is wrong there. Where is
- * one of: a JSON pointer into the body, or, for what a request carries in its headers
- * (CloudEvents binary mode: `ce-type`, ...), the header's name.
+ * one of: a JSON pointer into the body, for what a request carries in its headers
+ * (CloudEvents binary mode: `ce-type`, ...) the header's name, or a query parameter's name.
  */
 export interface ProblemError {
   pointer?: string;
   header?: string;
+  parameter?: string;
   message: string;
 }
 
@@ -47,4 +49,14 @@ export function sendProblem(res: Response, problem: Problem, requestId: string, 
         ...(problem.errors ? { errors: problem.errors } : {}),
       }),
     );
+}
+
+/** The last handler of an app: a 404 problem for any path no route matched. */
+export function answerNoRoute(req: Request, res: Response): void {
+  sendProblem(
+    res,
+    new Problem(404, 'not-found', 'Not found', `no route for ${req.method} ${req.path}`),
+    requestIdOf(res),
+    req.originalUrl,
+  );
 }

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
-import { apiKeyOf } from './auth/authenticate';
+import { apiKeyOf } from './authenticate';
 import { Problem, sendProblem } from './problem';
 import { requestIdOf } from './request-id';
 

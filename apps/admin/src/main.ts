@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+import { ConfigError, ConfigReloader, configFileFrom, loadConfig, parseListenAddress } from '@orchestron/config';
+import { createDatabase, PayloadCipher } from '@orchestron/db';
+import { ApiKeyCache, createServer } from '@orchestron/http';
+import {
+  configReloadMetrics,
+  createLogger,
+  createRegistry,
+  EventLoopLagMonitor,
+  eventLoopLagCheck,
+  heapUsedCheck,
+  httpMetrics,
+  stopOnSignals,
+} from '@orchestron/observability';
+import { adminConfigApplier, ADMIN_RELOADABLE_KEYS, ADMIN_UNUSED_KEYS, adminSettings } from './admin-config';
+import { createAdminApp } from './app';
+
+/** How long shutdown waits for requests in flight (bulk dead-letter actions run in short batches). */
+const SHUTDOWN_TIMEOUT_MS = 30_000;
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const config = loadConfig({ argv });
+  const logger = createLogger({ service: 'admin', level: config.log.level });
+  const db = createDatabase(config.database, 'orchestron-admin', logger);
+  const apiKeys = new ApiKeyCache(db, logger, {
+    refreshMs: config.api.key_refresh_interval,
+    flushMs: config.api.key_usage_flush_interval,
+  });
+  await apiKeys.start();
+  const registry = createRegistry('admin');
+  let current = config;
+  const lagMonitor = new EventLoopLagMonitor().start();
+  const settings = adminSettings(config);
+  const app = createAdminApp({
+    db,
+    apiKeys,
+    logger,
+    registry,
+    metrics: httpMetrics(registry),
+    settings,
+    cipher: new PayloadCipher(config.encryption.keys, config.encryption.active_key_id || null),
+    readiness: [
+      eventLoopLagCheck(lagMonitor, () => current.health.max_event_loop_lag),
+      heapUsedCheck(() => current.health.max_heap_used),
+    ],
+  });
+
+  const { host, port } = parseListenAddress(config.admin.address);
+  const server = createServer(app, config.admin.tls);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  logger.info('admin listening', { host, port, protocol: config.admin.tls.cert_file ? 'https' : 'http' });
+
+  const configFile = configFileFrom(argv, process.env);
+  const reloader = new ConfigReloader({
+    initial: config,
+    load: () => loadConfig({ argv }),
+    reloadable: ADMIN_RELOADABLE_KEYS,
+    unused: ADMIN_UNUSED_KEYS,
+    apply: (next) => {
+      adminConfigApplier({ settings, logger, server })(next);
+      current = next;
+    },
+    files: configFile ? [configFile] : [],
+    logger,
+    metrics: configReloadMetrics(registry),
+  });
+  reloader.start();
+
+  stopOnSignals({
+    logger,
+    timeoutMs: SHUTDOWN_TIMEOUT_MS,
+    stop: async () => {
+      // Stop accepting; requests in flight finish (each batch's transaction commits or rolls back).
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await reloader.stop();
+      lagMonitor.stop();
+      await apiKeys.stop();
+      await db.destroy();
+    },
+  });
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`orchestron admin: ${error.message}\n`);
+  } else {
+    process.stderr.write(`orchestron admin: failed to start: ${(error as Error).stack ?? String(error)}\n`);
+  }
+  process.exit(1);
+});

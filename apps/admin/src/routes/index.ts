@@ -1,0 +1,28 @@
+import type { Knex } from 'knex';
+import type { PayloadCipher } from '@orchestron/db';
+import type { ApiKeyCache } from '@orchestron/http';
+import type { AdminRoute } from '../access/route-table';
+import type { AdminSettings } from '../app';
+import { openApiDocument } from '../openapi/document';
+import { backlogRoutes } from './backlog';
+import { openApiRoute } from './openapi';
+
+/** What route modules may use. */
+export interface RouteDependencies {
+  db: Knex;
+  apiKeys: ApiKeyCache;
+  settings: AdminSettings;
+  cipher?: PayloadCipher;
+}
+
+/**
+ * Every route of the admin API: the route table. A new resource is one module exporting a
+ * function `(deps) => AdminRoute[]`, added to this list; app.ts authorises and mounts each
+ * route, openapi/document.ts documents it.
+ */
+export function adminRoutes(deps: RouteDependencies): AdminRoute[] {
+  const routes: AdminRoute[] = [...backlogRoutes(deps)];
+  let document: Record<string, unknown> | undefined;
+  routes.push(openApiRoute(() => (document ??= openApiDocument(routes))));
+  return routes;
+}
