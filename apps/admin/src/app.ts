@@ -35,6 +35,8 @@ export interface AdminSettings {
   keyRotationGraceMs: number;
   /** Largest page a list returns. */
   maxPageSize: number;
+  /** Replays started here: events per second when a request names none, and the most one may ask for. */
+  replay: { defaultRateLimit: number; maxRateLimit: number };
 }
 
 export interface AdminDependencies {
@@ -49,6 +51,8 @@ export interface AdminDependencies {
   cipher?: PayloadCipher;
   /** Readiness checks besides the database (event loop, memory). */
   readiness?: readonly HealthCheck[];
+  /** The replay runner of this process (replay.concurrency > 0). */
+  replayRunner?: { wake(): void };
 }
 
 /** Largest JSON body the admin API reads (selections of ids, key definitions). */

@@ -16,6 +16,10 @@ let harness: AdminHarness;
 const EXAMPLES: Record<string, () => { url: string; body?: unknown }> = {
   'get /v1/backlog': () => ({ url: '/v1/backlog' }),
   'get /v1/openapi.json': () => ({ url: '/v1/openapi.json' }),
+  'post /v1/replays': () => ({ url: '/v1/replays', body: { filter: { since: '1h' }, dry_run: true } }),
+  'get /v1/replays': () => ({ url: '/v1/replays' }),
+  'get /v1/replays/{id}': () => ({ url: '/v1/replays/0193a0b0-0000-7000-8000-000000000001' }),
+  'post /v1/replays/{id}/cancel': () => ({ url: '/v1/replays/0193a0b0-0000-7000-8000-000000000001/cancel' }),
 };
 
 const SCOPES = {

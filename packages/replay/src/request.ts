@@ -1,3 +1,4 @@
+import { timeBoundOf } from '@orchestron/config';
 import type { ReplayFilter, ReplayTarget } from '@orchestron/db';
 import { DESTINATION_NAME } from '@orchestron/routing';
 
@@ -33,7 +34,6 @@ export function isUuid(value: string): boolean {
   return UUID.test(value);
 }
 const GLOB = /^[\x21-\x7e]{1,200}$/;
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -56,11 +56,12 @@ function globList(at: string, value: unknown, problems: string[]): string[] | un
   return value as string[];
 }
 
-function time(at: string, value: unknown, problems: string[]): Date | undefined {
+/** An ISO time or a duration back from `now` (24h), as the CLI's and the admin API's other time bounds. */
+function time(at: string, value: unknown, now: Date, problems: string[]): Date | undefined {
   if (value === undefined) return undefined;
-  const parsed = typeof value === 'string' && ISO_TIME.test(value) ? new Date(value) : null;
-  if (!parsed || Number.isNaN(parsed.getTime())) {
-    problems.push(`${at}: must be an ISO 8601 time (2026-11-26T10:00:00Z)`);
+  const parsed = typeof value === 'string' ? timeBoundOf(value, now) : null;
+  if (!parsed) {
+    problems.push(`${at}: must be an ISO 8601 time (2026-11-26T10:00:00Z) or a duration ago (24h, 7d)`);
     return undefined;
   }
   return parsed;
@@ -75,7 +76,7 @@ function positiveInteger(at: string, value: unknown, problems: string[], allowZe
   return value;
 }
 
-function parseFilter(value: unknown, problems: string[]): ReplayFilter {
+function parseFilter(value: unknown, now: Date, problems: string[]): ReplayFilter {
   if (value === undefined) return {};
   if (!isObject(value)) {
     problems.push('filter: must be an object (sources, types, since, until, ids)');
@@ -85,8 +86,8 @@ function parseFilter(value: unknown, problems: string[]): ReplayFilter {
   const filter: ReplayFilter = {};
   const sources = globList('filter.sources', value.sources, problems);
   const types = globList('filter.types', value.types, problems);
-  const since = time('filter.since', value.since, problems);
-  const until = time('filter.until', value.until, problems);
+  const since = time('filter.since', value.since, now, problems);
+  const until = time('filter.until', value.until, now, problems);
   if (sources) filter.sources = sources;
   if (types) filter.types = types;
   if (since) filter.since = since;
@@ -140,11 +141,11 @@ function parseTarget(value: unknown, problems: string[]): ReplayTarget | null {
  * Reads a replay request body, listing every problem at once (ReplayRequestError). The rate
  * limit is checked against `maxRateLimit` (replay.max_rate_limit).
  */
-export function parseReplayRequest(body: unknown, options: { maxRateLimit: number }): ReplayRequest {
+export function parseReplayRequest(body: unknown, options: { maxRateLimit: number; now?: Date }): ReplayRequest {
   const problems: string[] = [];
   if (!isObject(body)) throw new ReplayRequestError(['the body must be a JSON object']);
   unknownKeys('', body, ['filter', 'target', 'rate_limit', 'dry_run', 'confirm_count'], problems);
-  const filter = parseFilter(body.filter, problems);
+  const filter = parseFilter(body.filter, options.now ?? new Date(), problems);
   const target = parseTarget(body.target, problems);
   const rateLimit = positiveInteger('rate_limit', body.rate_limit, problems);
   if (rateLimit !== null && rateLimit > options.maxRateLimit) {

@@ -6,13 +6,14 @@ import {
   createTestDatabase,
   eventually,
   kafkaBrokers,
+  seedPublishedEvents,
   startApp,
   type AppProcess,
+  type SeededEvent,
   type TestDatabase,
 } from '@orchestron/testing';
 import { randomBytes } from 'node:crypto';
 import { createReplayStore, parseReplayRequest, ReplayRunner, requestReplay, type ReplayActor } from '../src';
-import { seedPublishedEvents, type SeededEvent } from './seed';
 
 // Replays as a consumer sees them: stored (already published) events, a replay runner, the
 // built relay as its own process, and an independent consumer on the real broker.

@@ -1,4 +1,4 @@
-import { createTestDatabase, eventually, type TestDatabase } from '@orchestron/testing';
+import { createTestDatabase, eventually, seedPublishedEvents, type TestDatabase } from '@orchestron/testing';
 import type { ReplayBatchResult, ReplayRecord } from '@orchestron/db';
 import {
   createReplayStore,
@@ -11,7 +11,6 @@ import {
   type ReplayActor,
   type ReplayRunnerOptions,
 } from '../src';
-import { seedPublishedEvents } from './seed';
 
 // The replay engine against the real Postgres: requests, the runner's batches, its lease,
 // cursor and pacing, observed in the replays and outbox tables.

@@ -68,7 +68,7 @@ describe('parseReplayRequest', () => {
     ).toEqual([
       'filter.colour: unknown field (sources, types, since, until, ids)',
       'filter.sources: must be a list of 1 to 100 globs',
-      'filter.since: must be an ISO 8601 time (2026-11-26T10:00:00Z)',
+      'filter.since: must be an ISO 8601 time (2026-11-26T10:00:00Z) or a duration ago (24h, 7d)',
       'filter.ids: "not-a-uuid" is not an event id (a UUID)',
       'target.exchange: unknown field (broker, topic)',
       'target.topic: must be a topic name (letters, digits, . _ - : /)',
@@ -76,6 +76,13 @@ describe('parseReplayRequest', () => {
       'dry_run: must be true or false',
       'confirm_count: must be an integer of at least 0',
     ]);
+  });
+
+  it('reads a time bound given as a duration back from now', () => {
+    const now = new Date('2026-12-03T12:00:00Z');
+    expect(parseReplayRequest({ filter: { since: '24h' } }, { maxRateLimit: 1, now }).filter).toEqual({
+      since: new Date('2026-12-02T12:00:00Z'),
+    });
   });
 
   it('refuses a time range that ends before it starts, and a body that is no object', () => {

@@ -6,6 +6,7 @@ import type { AdminSettings } from '../app';
 import { openApiDocument } from '../openapi/document';
 import { backlogRoutes } from './backlog';
 import { openApiRoute } from './openapi';
+import { replayRoutes } from './replays';
 
 /** What route modules may use. */
 export interface RouteDependencies {
@@ -13,6 +14,8 @@ export interface RouteDependencies {
   apiKeys: ApiKeyCache;
   settings: AdminSettings;
   cipher?: PayloadCipher;
+  /** Runs replays in this process; woken when one is started here, so it begins at once. */
+  replayRunner?: { wake(): void };
 }
 
 /**
@@ -21,7 +24,7 @@ export interface RouteDependencies {
  * route, openapi/document.ts documents it.
  */
 export function adminRoutes(deps: RouteDependencies): AdminRoute[] {
-  const routes: AdminRoute[] = [...backlogRoutes(deps)];
+  const routes: AdminRoute[] = [...backlogRoutes(deps), ...replayRoutes(deps)];
   let document: Record<string, unknown> | undefined;
   routes.push(openApiRoute(() => (document ??= openApiDocument(routes))));
   return routes;
