@@ -26,6 +26,7 @@ export function adminSettings(config: OrchestronConfig): AdminSettings {
     requireClientCertificate: config.admin.tls.ca_file !== '',
     keyRotationGraceMs: config.admin.key_rotation_grace,
     maxPageSize: config.admin.max_page_size,
+    replay: { defaultRateLimit: config.replay.default_rate_limit, maxRateLimit: config.replay.max_rate_limit },
   };
 }
 

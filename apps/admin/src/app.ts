@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { Registry } from 'prom-client';
 import { insertAuditEntry, isConnectionError, isUnrestricted, ping, type PayloadCipher } from '@orchestron/db';
 import {
+  AuthFailureLimiter,
   answerNoRoute,
   apiKeyOf,
   authenticate,
@@ -35,6 +36,8 @@ export interface AdminSettings {
   keyRotationGraceMs: number;
   /** Largest page a list returns. */
   maxPageSize: number;
+  /** Replays started here: events per second when a request names none, and the most one may ask for. */
+  replay: { defaultRateLimit: number; maxRateLimit: number };
 }
 
 export interface AdminDependencies {
@@ -49,10 +52,14 @@ export interface AdminDependencies {
   cipher?: PayloadCipher;
   /** Readiness checks besides the database (event loop, memory). */
   readiness?: readonly HealthCheck[];
+  /** The replay runner of this process (replay.concurrency > 0). */
+  replayRunner?: { wake(): void };
 }
 
 /** Largest JSON body the admin API reads (selections of ids, key definitions). */
 const MAX_BODY_BYTES = 256 * 1024;
+/** Failed authentications per client address and minute before 429s. */
+const ADMIN_AUTH_FAILURE_LIMIT = 20;
 
 /**
  * The admin HTTP API. Every /v1 route comes from routes/index.ts and passes the same steps
@@ -86,7 +93,10 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
     res.type(deps.registry.contentType).send(await deps.registry.metrics());
   });
 
-  const authenticateKey = authenticate(deps.apiKeys, { required: false });
+  // Guessing keys costs a client address its 401s: past the limit it gets 429 (valid keys
+  // behind the same address are still served), as on ingest.
+  const authFailures = new AuthFailureLimiter(() => ({ limit: ADMIN_AUTH_FAILURE_LIMIT, windowMs: 60_000 }));
+  const authenticateKey = authenticate(deps.apiKeys, { required: false, failures: authFailures });
   const limit = limitRequests(() => ({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst }));
   const json = express.json({ limit: MAX_BODY_BYTES, type: 'application/json' });
   for (const route of routes) {

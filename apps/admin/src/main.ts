@@ -12,6 +12,7 @@ import {
   httpMetrics,
   stopOnSignals,
 } from '@orchestron/observability';
+import { createReplayStore, ReplayRunner } from '@orchestron/replay';
 import { adminConfigApplier, ADMIN_RELOADABLE_KEYS, ADMIN_UNUSED_KEYS, adminSettings } from './admin-config';
 import { createAdminApp } from './app';
 
@@ -32,6 +33,18 @@ async function main(): Promise<void> {
   let current = config;
   const lagMonitor = new EventLoopLagMonitor().start();
   const settings = adminSettings(config);
+  // Replays run here, in the background of the API that starts them (replay.concurrency 0: elsewhere).
+  const replayRunner =
+    config.replay.concurrency > 0
+      ? new ReplayRunner({
+          store: createReplayStore(db),
+          logger,
+          batchSize: config.replay.batch_size,
+          concurrency: config.replay.concurrency,
+          pollInterval: config.replay.poll_interval,
+          lease: config.replay.lease,
+        })
+      : undefined;
   const app = createAdminApp({
     db,
     apiKeys,
@@ -44,6 +57,7 @@ async function main(): Promise<void> {
       eventLoopLagCheck(lagMonitor, () => current.health.max_event_loop_lag),
       heapUsedCheck(() => current.health.max_heap_used),
     ],
+    ...(replayRunner ? { replayRunner } : {}),
   });
 
   const { host, port } = parseListenAddress(config.admin.address);
@@ -54,6 +68,7 @@ async function main(): Promise<void> {
     server.listen(port, host, resolve);
   });
   logger.info('admin listening', { host, port, protocol: config.admin.tls.cert_file ? 'https' : 'http' });
+  replayRunner?.start();
 
   const configFile = configFileFrom(argv, process.env);
   const reloader = new ConfigReloader({
@@ -80,6 +95,8 @@ async function main(): Promise<void> {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      // The batches in flight commit; the replays held are given back and resume at once elsewhere.
+      await replayRunner?.stop(SHUTDOWN_TIMEOUT_MS / 2);
       await reloader.stop();
       lagMonitor.stop();
       await apiKeys.stop();

@@ -28,6 +28,10 @@ const EXAMPLES: Record<string, () => { url: string; body?: unknown }> = {
   'post /v1/keys/{name}/revoke': () => ({ url: '/v1/keys/no-such-key/revoke' }),
   'post /v1/keys/{name}/rotate': () => ({ url: '/v1/keys/no-such-key/rotate' }),
   'get /v1/audit': () => ({ url: '/v1/audit' }),
+  'post /v1/replays': () => ({ url: '/v1/replays', body: { filter: { since: '1h' }, dry_run: true } }),
+  'get /v1/replays': () => ({ url: '/v1/replays' }),
+  'get /v1/replays/{id}': () => ({ url: '/v1/replays/0193a0b0-0000-7000-8000-000000000001' }),
+  'post /v1/replays/{id}/cancel': () => ({ url: '/v1/replays/0193a0b0-0000-7000-8000-000000000001/cancel' }),
 };
 
 const SCOPES = {

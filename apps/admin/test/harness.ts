@@ -46,6 +46,7 @@ export class AdminHarness {
         trustProxy: false,
         keyRotationGraceMs: 60_000,
         maxPageSize: 100,
+        replay: { defaultRateLimit: 1_000, maxRateLimit: 5_000 },
         ...settings,
       },
       cipher: options.cipher,

@@ -8,6 +8,7 @@ import { showOutboxStats } from './commands/outbox-stats';
 import { cleanupOutbox } from './commands/outbox-cleanup';
 import { dlq } from './commands/dlq';
 import { tail } from './commands/tail';
+import { replay } from './commands/replay';
 import { createOutput } from './output';
 
 const USAGE = `usage: orchestron [--config FILE] [--json] <command>
@@ -19,6 +20,9 @@ commands:
   outbox cleanup                     one retention pass now: old published outbox rows and settled events
   dlq list|show|replay|discard       the dead-letter queue: filters --id --destination --type --source
                                      --since --until --error --status, --limit, --dry-run (\`dlq\` for help)
+  replay start|status|cancel|run     replays of stored events as durable, paced jobs: filters --source
+                                     --type --since --until --id, target --broker --destination,
+                                     --rate, --dry-run, --confirm-count (\`replay\` for help)
   tail DESTINATION                   print what reaches a topic/exchange, one JSON line per message
                                      (--broker, --max, --timeout, --group, --from-beginning,
                                      --binding-key, --queue; \`tail\` for help)
@@ -55,6 +59,10 @@ async function main(argv: string[]): Promise<number> {
       limit: { type: 'string' },
       'dry-run': { type: 'boolean' },
       all: { type: 'boolean' },
+      // replay
+      'routing-key': { type: 'string' },
+      rate: { type: 'string' },
+      'confirm-count': { type: 'string' },
       // tail
       broker: { type: 'string' },
       group: { type: 'string' },
@@ -82,6 +90,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'dlq':
       await dlq(config, action, positionals.slice(2), values, out);
+      return 0;
+    case 'replay':
+      await replay(config, action, positionals.slice(2), values, out);
       return 0;
     case 'tail':
       return tail(config, action, values);

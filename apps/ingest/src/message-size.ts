@@ -1,5 +1,5 @@
 import type { Destination } from '@orchestron/routing';
-import { Problem } from './problem';
+import { Problem } from '@orchestron/http';
 import { mayHoldLargeNumbers, scanJsonText, type JsonTextFacts, type NumberLimits } from './written-size';
 
 /** What bounds the size of what a request stores and the relays publish. */

@@ -1,6 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { Problem, sendProblem } from './problem';
-import { requestIdOf } from './request-id';
+import { Problem, requestIdOf, sendProblem } from '@orchestron/http';
 
 /**
  * Answers the methods a known path does not serve, registered after the path's own handlers:

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Request } from 'express';
 import { isConnectionError } from '@orchestron/db';
-import { Problem } from './problem';
+import { Problem } from '@orchestron/http';
 
 /**
  * The problem to answer for an error thrown while handling a request: the one place where

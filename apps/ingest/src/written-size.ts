@@ -1,4 +1,4 @@
-import { Problem } from './problem';
+import { Problem } from '@orchestron/http';
 
 /** Bounds on the JSON numbers of a request (api.max_number_digits, api.max_number_exponent). */
 export interface NumberLimits {

@@ -7,9 +7,8 @@ import { createLogger, createRegistry, ingestMetrics } from '@orchestron/observa
 import { SchemaRegistry } from '@orchestron/schemas';
 import type { TestDatabase } from '@orchestron/testing';
 import { createIngestApp, type IngestSettings } from '../src/app';
-import { ApiKeyCache } from '../src/auth/api-key-cache';
 import { OutboxNotifier } from '../src/outbox-notifier';
-import { createServer, type ServerTimeouts } from '../src/server';
+import { ApiKeyCache, createServer, type ServerTimeouts } from '@orchestron/http';
 
 /** A webhook source that needs no signature, takes its type from the body's `type`, and accepts types without a schema. */
 export const OPEN_SOURCE = JSON.stringify({

@@ -1,4 +1,4 @@
-import type { OutboundMessage } from '@orchestron/broker';
+import { REPLAY_ATTRIBUTE, type OutboundMessage } from '@orchestron/broker';
 import type { ClaimedRow } from '@orchestron/db';
 import { senderTime } from './event-time';
 
@@ -42,6 +42,9 @@ export function toMessage(row: ClaimedRow, payload: Buffer): OutboundMessage {
   if (requestId) headers['x-request-id'] = requestId;
   // A CloudEvent's own id (stored as ce-id) stays its CloudEvents id when published.
   const { id: cloudEventId, ...otherAttributes } = attributes;
+  // A replayed copy carries its replay's id (docs/admin.md, Replays); a sender cannot claim one.
+  if (row.replayId) otherAttributes[REPLAY_ATTRIBUTE] = row.replayId;
+  else if (otherAttributes[REPLAY_ATTRIBUTE] !== undefined) delete otherAttributes[REPLAY_ATTRIBUTE];
   return {
     id: row.eventId,
     ...(cloudEventId !== undefined ? { cloudEventId } : {}),

@@ -37,6 +37,15 @@ export interface OutboundMessage {
 }
 
 /**
+ * The CloudEvents extension attribute that marks a replayed copy of an event (a replay job
+ * re-published it; see docs/admin.md, Replays); its value is the replay's id. It travels as
+ * every attribute does: Kafka header `ce_orchestronreplay`, AMQP header
+ * `cloudEvents:orchestronreplay`. The copy keeps its event id, so an inbox that drops
+ * duplicates drops it too unless it looks at this marker.
+ */
+export const REPLAY_ATTRIBUTE = 'orchestronreplay';
+
+/**
  * A message as a consumer received it, for `orchestron tail` and for tests. Fields are null
  * when the message lacks them (e.g. it was published by something other than Orchestron).
  */

@@ -213,6 +213,13 @@ function checkConsistency(config: OrchestronConfig): string[] {
   if (config.api.max_number_digits + config.api.max_number_exponent > 16_383) {
     problems.push('api.max_number_digits + api.max_number_exponent: must be at most 16383 (Postgres numeric range)');
   }
+  if (config.replay.batch_size < 1) problems.push('replay.batch_size: must be at least 1');
+  if (config.replay.default_rate_limit < 1) problems.push('replay.default_rate_limit: must be at least 1');
+  if (config.replay.max_rate_limit < config.replay.default_rate_limit) {
+    problems.push('replay.max_rate_limit: must be at least replay.default_rate_limit');
+  }
+  if (config.replay.poll_interval < 10) problems.push('replay.poll_interval: must be at least 10ms');
+  if (config.replay.lease < 1000) problems.push('replay.lease: must be at least 1s');
   if (config.database.max_connections < 1) problems.push('database.max_connections: must be at least 1');
   if (config.broker.type === 'kafka' && config.broker.kafka.brokers.length === 0) {
     problems.push('broker.kafka.brokers: at least one broker is needed when broker.type is kafka');

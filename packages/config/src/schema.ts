@@ -131,6 +131,15 @@ export interface OrchestronConfig {
     batch_pause: number;
     interval: number;
   };
+  /** Replays of stored events (docs/admin.md, Replays): the runner in the admin app. */
+  replay: {
+    batch_size: number;
+    default_rate_limit: number;
+    max_rate_limit: number;
+    concurrency: number;
+    poll_interval: number;
+    lease: number;
+  };
   schemas: {
     directory: string;
     lists: Record<string, string[]>;
@@ -478,6 +487,38 @@ export const schema = {
       doc: "How often each relay runs a cleanup pass (several replicas may run it at once; they skip each other's rows). 0 turns cleanup off.",
       format: 'duration-ms',
       default: '1m',
+    },
+  },
+  replay: {
+    batch_size: {
+      doc: 'Most events a replay enqueues per batch (one short transaction each; fewer when the rate limit is lower). At least 1.',
+      format: 'nat',
+      default: 500,
+    },
+    default_rate_limit: {
+      doc: 'Events per second of a replay that names no rate_limit.',
+      format: 'nat',
+      default: 1000,
+    },
+    max_rate_limit: {
+      doc: 'Highest rate_limit a replay may ask for (events per second), so that no replay outruns the relays.',
+      format: 'nat',
+      default: 5000,
+    },
+    concurrency: {
+      doc: 'Replays one admin process runs at once (each admin replica runs its own; a replay runs in one place at a time). 0: this process runs none.',
+      format: 'nat',
+      default: 2,
+    },
+    poll_interval: {
+      doc: 'How often an idle replay runner looks for queued replays (one created through this process starts at once). At least 10ms.',
+      format: 'duration-ms',
+      default: '2s',
+    },
+    lease: {
+      doc: 'How long a runner holds a replay without finishing a batch before another may take it over (a runner that died). Each batch renews it. At least 1s.',
+      format: 'duration-ms',
+      default: '30s',
     },
   },
   relay: {

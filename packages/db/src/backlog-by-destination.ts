@@ -2,7 +2,7 @@ import { scopeCondition, isUnrestricted, type EventScope } from './event-scope';
 import type { Executor } from './types';
 
 /** The pending outbox rows of one destination: how many, and how long the oldest has waited. */
-export interface DestinationBacklog {
+export interface ScopedDestinationBacklog {
   broker: string;
   destination: string;
   pending: number;
@@ -18,7 +18,7 @@ export interface DestinationBacklog {
  * pending rows only (their partial index) and the waiting dead letters; a scope adds a join
  * to events to leave out what the key may not see.
  */
-export async function backlogByDestination(db: Executor, scope?: EventScope): Promise<DestinationBacklog[]> {
+export async function backlogByDestination(db: Executor, scope?: EventScope): Promise<ScopedDestinationBacklog[]> {
   const scoped = !isUnrestricted(scope);
   const condition = scopeCondition(scope, 'e');
   const join = (table: string) => (scoped ? `join events e on e.id = ${table}.event_id and (${condition.sql})` : '');

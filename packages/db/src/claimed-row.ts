@@ -18,6 +18,8 @@ export interface ClaimedRow {
   encryptedPayload: EncryptedPayload | null;
   headers: Record<string, string>;
   receivedAt: Date;
+  /** The replay that enqueued this row (published as the replay marker); absent or null: not a replay. */
+  replayId?: string | null;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface ClaimedRow {
  */
 export const CLAIMED_COLUMNS = `o.id, o.event_id, o.broker, o.destination, o.routing_key, o.partition_key, o.attempts,
   o.first_attempt_at, e.type, e.source, e.payload::text as payload, e.payload_encrypted, e.encryption_key_id,
-  e.headers, e.received_at`;
+  e.headers, e.received_at, o.replay_id`;
 
 export interface ClaimedColumns {
   id: number;
@@ -44,6 +46,7 @@ export interface ClaimedColumns {
   encryption_key_id: string | null;
   headers: Record<string, string>;
   received_at: Date;
+  replay_id: string | null;
 }
 
 export function toClaimedRow(r: ClaimedColumns): ClaimedRow {
@@ -63,5 +66,6 @@ export function toClaimedRow(r: ClaimedColumns): ClaimedRow {
       r.payload_encrypted && r.encryption_key_id ? { keyId: r.encryption_key_id, data: r.payload_encrypted } : null,
     headers: r.headers,
     receivedAt: r.received_at,
+    replayId: r.replay_id,
   };
 }

@@ -23,14 +23,14 @@ const unauthorized = (detail: string): Problem =>
     'WWW-Authenticate': 'Bearer realm="orchestron"',
   });
 
+/** An unknown key triggers a reload of the keys at most this often. */
+const UNKNOWN_KEY_RELOAD_MS = 1_000;
+
 /**
  * Authenticates `Authorization: Bearer <key>` or `X-API-Key: <key>`. A presented key must be
  * valid (401 otherwise) whether or not keys are required; without one the request passes only
  * when `required` is false.
  */
-/** An unknown key triggers a reload of the keys at most this often. */
-const UNKNOWN_KEY_RELOAD_MS = 1_000;
-
 export function authenticate(
   cache: ApiKeyCache,
   options: { required: boolean; failures: AuthFailureLimiter },

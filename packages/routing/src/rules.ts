@@ -23,7 +23,8 @@ export interface RoutingRule {
   continue?: boolean;
 }
 
-const NAME = /^[A-Za-z0-9._:/-]{1,249}$/;
+/** A topic or exchange name as routing rules (and replay targets) may give it. */
+export const DESTINATION_NAME = /^[A-Za-z0-9._:/-]{1,249}$/;
 
 /** Every problem of a rule list, each with its path (routing.rules[2].destinations[0].topic). */
 export function checkRoutingRules(value: unknown): string[] {
@@ -69,11 +70,11 @@ function checkDestination(value: unknown, at: string): string[] {
       problems.push(`${at}.${key}: unknown key`);
   }
   if (d.broker === 'kafka') {
-    if (typeof d.topic !== 'string' || !NAME.test(d.topic))
+    if (typeof d.topic !== 'string' || !DESTINATION_NAME.test(d.topic))
       problems.push(`${at}.topic: a Kafka destination needs a topic name`);
     if (d.exchange !== undefined) problems.push(`${at}.exchange: not used with broker kafka (use topic)`);
   } else if (d.broker === 'rabbitmq') {
-    if (typeof d.exchange !== 'string' || !NAME.test(d.exchange)) {
+    if (typeof d.exchange !== 'string' || !DESTINATION_NAME.test(d.exchange)) {
       problems.push(`${at}.exchange: a RabbitMQ destination needs an exchange name`);
     }
     if (d.topic !== undefined) problems.push(`${at}.topic: not used with broker rabbitmq (use exchange)`);

@@ -4,3 +4,4 @@ export * from './processes';
 export * from './tcp-proxy';
 export * from './dedicated-brokers';
 export * from './outbox-notices';
+export * from './published-events';

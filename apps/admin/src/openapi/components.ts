@@ -1,4 +1,5 @@
 import { dateTime, integer, nullable, ref, strictObject, text } from './schema-helpers';
+import { replaySchemas } from './replay-schemas';
 
 const problem = {
   type: 'object',
@@ -240,5 +241,6 @@ export const components = {
       },
       ['request_id'],
     ),
+    ...replaySchemas,
   },
 };

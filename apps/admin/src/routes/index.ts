@@ -10,6 +10,7 @@ import { deadLetterRoutes } from './dead-letters';
 import { eventRoutes } from './events';
 import { keyRoutes } from './keys';
 import { openApiRoute } from './openapi';
+import { replayRoutes } from './replays';
 
 /** What route modules may use. */
 export interface RouteDependencies {
@@ -17,6 +18,8 @@ export interface RouteDependencies {
   apiKeys: ApiKeyCache;
   settings: AdminSettings;
   cipher?: PayloadCipher;
+  /** Runs replays in this process; woken when one is started here, so it begins at once. */
+  replayRunner?: { wake(): void };
 }
 
 /**
@@ -31,6 +34,7 @@ export function adminRoutes(deps: RouteDependencies): AdminRoute[] {
     ...deadLetterRoutes(deps),
     ...keyRoutes(deps),
     ...auditRoutes(deps),
+    ...replayRoutes(deps),
   ];
   let document: Record<string, unknown> | undefined;
   routes.push(openApiRoute(() => (document ??= openApiDocument(routes))));

@@ -1,0 +1,4 @@
+export * from './request';
+export * from './replays';
+export * from './store';
+export * from './runner';
