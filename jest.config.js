@@ -3,9 +3,9 @@
 // their TypeScript sources, so no build is needed for them; end-to-end tests that spawn
 // the apps run the built dist/ (npm test builds first).
 const workspaceSources = {
-  '^@orchestron/(config|observability|db|schemas|routing|broker|broker-kafka|broker-rabbitmq|testing|http|replay)$':
+  '^@orchestron/(config|observability|db|schemas|routing|broker|broker-kafka|broker-rabbitmq|testing|http|replay|consumer)$':
     '<rootDir>/packages/$1/src',
-  '^@orchestron/(config|observability|db|schemas|routing|broker|broker-kafka|broker-rabbitmq|testing|http|replay)/(.*)$':
+  '^@orchestron/(config|observability|db|schemas|routing|broker|broker-kafka|broker-rabbitmq|testing|http|replay|consumer)/(.*)$':
     '<rootDir>/packages/$1/src/$2',
 };
 const transform = {
