@@ -1,6 +1,5 @@
-import { publish as publishArguments } from 'amqplib/lib/api_args';
-import { BasicProperties, BasicPublish, encodeMethod, encodeProperties } from 'amqplib/lib/defs';
 import { cloudEventsTime, type OutboundMessage, type ReceivedMessage } from '@orchestron/broker';
+import { BasicProperties, BasicPublish, encodeMethod, encodeProperties, publishArguments } from './amqplib-internals';
 
 /**
  * Mapping between the broker-neutral envelope and AMQP 0-9-1, following the CloudEvents
