@@ -1,4 +1,4 @@
-import { UsageError } from './commands/migrate';
+import { UsageError } from './usage-error';
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,

@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import type { OrchestronConfig } from '@orchestron/config';
 import {
-  createDatabase,
   discardDeadLetters,
   listDeadLetters,
   notifyOutbox,
@@ -11,9 +10,10 @@ import {
   type DeadLetterRecord,
 } from '@orchestron/db';
 import { deadLetterFilter, limitOf, narrowsSelection, type DeadLetterArgs } from '../dead-letter-args';
+import { cliDatabase } from '../cli-database';
 import type { Output } from '../output';
 import { cell, formatTable } from '../table';
-import { UsageError } from './migrate';
+import { UsageError } from '../usage-error';
 
 /** Rows per transaction of a bulk replay or discard: short transactions, few locks at a time. */
 const BATCH_SIZE = 500;
@@ -47,14 +47,16 @@ export async function dlq(
   args: DeadLetterArgs,
   out: Output,
 ): Promise<void> {
-  if (!['list', 'show', 'replay', 'discard'].includes(action ?? '')) throw new UsageError(DLQ_USAGE);
+  if (!['list', 'show', 'replay', 'discard'].includes(action ?? '')) {
+    throw new UsageError(action ? `unknown dlq action "${action}"` : 'dlq needs an action');
+  }
   if (positionalIds.length > 0 && action !== 'show') {
-    throw new UsageError(`dlq ${action} takes no arguments, only options (--id ID)\n\n${DLQ_USAGE}`);
+    throw new UsageError(`dlq ${action} takes no arguments, only options (--id ID)`);
   }
   const filter = deadLetterFilter(args, positionalIds);
   // Looking at given ids: show them whatever became of them, unless a status is asked for.
   if (action === 'show' && filter.ids && args.status === undefined) delete filter.status;
-  const db = createDatabase({ ...config.database, max_connections: 1 }, 'orchestron-cli');
+  const db = cliDatabase(config, out);
   try {
     switch (action) {
       case 'list':
