@@ -17,7 +17,9 @@ else
 fi
 
 log "migrating the database"
-node apps/cli/dist/main.js migrate latest
+pnpm exec orchestron migrate latest
+# A key for the curl below: created on the first run, reused while the database has it.
+demo_key="$(bash scripts/demo-key.sh)"
 
 pids=()
 stop() {
@@ -31,6 +33,7 @@ trap stop INT TERM EXIT
 node "${APP_NODE_OPTIONS[@]}" apps/ingest/dist/main.js & pids+=($!)
 node "${APP_NODE_OPTIONS[@]}" apps/relay/dist/main.js & pids+=($!)
 log "ingest on http://127.0.0.1:8080, relay health and metrics on http://127.0.0.1:9091 (Ctrl-C stops both)"
-log "send an event: curl -i -X POST localhost:8080/events -H 'content-type: application/json' -d '{\"type\":\"user.signed_up\",\"data\":{\"user_id\":\"u1\",\"email\":\"a@example.com\",\"signed_up_at\":\"2026-11-26T10:00:00Z\"}}'"
+log "send an event (the key is kept in .orchestron/demo-key; \`pnpm exec orchestron keys list\` shows it):"
+log "  curl -i -X POST localhost:8080/events -H 'content-type: application/json' -H 'Authorization: Bearer $demo_key' -d '{\"type\":\"user.signed_up\",\"data\":{\"user_id\":\"u1\",\"email\":\"a@example.com\",\"signed_up_at\":\"2026-11-26T10:00:00Z\"}}'"
 # Either process exiting ends the run (and the trap stops the other).
 wait -n "${pids[@]}"

@@ -1,5 +1,5 @@
 import type { DeadLetterFilter, DeadLetterStatus } from '@orchestron/db';
-import { UsageError } from './commands/migrate';
+import { UsageError } from './usage-error';
 import { parseTimeBound } from './time-bound';
 
 /** The `orchestron dlq` options as parseArgs hands them over. */

@@ -1,4 +1,4 @@
-import { UsageError } from './commands/migrate';
+import { UsageError } from './usage-error';
 import { parseTimeBound } from './time-bound';
 
 /** The `orchestron replay start` options as parseArgs hands them over. */

@@ -1,5 +1,5 @@
 import { timeBoundOf } from '@orchestron/config';
-import { UsageError } from './commands/migrate';
+import { UsageError } from './usage-error';
 
 export { durationMs } from '@orchestron/config';
 

@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 import type { OrchestronConfig } from '@orchestron/config';
 import {
-  createDatabase,
   DEAD_LETTER_BATCH_SIZE,
   discardDeadLettersInBatches,
   listDeadLetters,
@@ -13,9 +12,10 @@ import {
   narrowsSelection,
 } from '@orchestron/db';
 import { deadLetterFilter, limitOf, type DeadLetterArgs } from '../dead-letter-args';
+import { cliDatabase } from '../cli-database';
 import type { Output } from '../output';
 import { cell, formatTable } from '../table';
-import { UsageError } from './migrate';
+import { UsageError } from '../usage-error';
 
 /** Lines a bulk action lists in text mode before summarising the rest (--json lists them all). */
 const TEXT_LINES = 50;
@@ -47,14 +47,16 @@ export async function dlq(
   args: DeadLetterArgs,
   out: Output,
 ): Promise<void> {
-  if (!['list', 'show', 'replay', 'discard'].includes(action ?? '')) throw new UsageError(DLQ_USAGE);
+  if (!['list', 'show', 'replay', 'discard'].includes(action ?? '')) {
+    throw new UsageError(action ? `unknown dlq action "${action}"` : 'dlq needs an action');
+  }
   if (positionalIds.length > 0 && action !== 'show') {
-    throw new UsageError(`dlq ${action} takes no arguments, only options (--id ID)\n\n${DLQ_USAGE}`);
+    throw new UsageError(`dlq ${action} takes no arguments, only options (--id ID)`);
   }
   const filter = deadLetterFilter(args, positionalIds);
   // Looking at given ids: show them whatever became of them, unless a status is asked for.
   if (action === 'show' && filter.ids && args.status === undefined) delete filter.status;
-  const db = createDatabase({ ...config.database, max_connections: 1 }, 'orchestron-cli');
+  const db = cliDatabase(config, out);
   try {
     switch (action) {
       case 'list':

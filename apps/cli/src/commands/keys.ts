@@ -1,7 +1,8 @@
 import type { OrchestronConfig } from '@orchestron/config';
-import { createDatabase, generateApiKey, insertApiKey, listApiKeys, revokeApiKey } from '@orchestron/db';
+import { generateApiKey, insertApiKey, listApiKeys, revokeApiKey } from '@orchestron/db';
+import { cliDatabase } from '../cli-database';
 import type { Output } from '../output';
-import { UsageError } from './migrate';
+import { UsageError } from '../usage-error';
 
 export interface CreateKeyOptions {
   name: string;
@@ -11,6 +12,8 @@ export interface CreateKeyOptions {
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+export const KEYS_USAGE = `usage: orchestron keys create --name NAME [--roles ingest] [--sources 'a,b*'] [--types 'order.*'] | list | revoke --name NAME`;
 
 /**
  * `orchestron keys create|list|revoke`. The key is printed once, at creation; only its hash
@@ -22,7 +25,7 @@ export async function keys(
   args: { name?: string; roles?: string; sources?: string; types?: string },
   out: Output,
 ): Promise<void> {
-  const db = createDatabase({ ...config.database, max_connections: 1 }, 'orchestron-cli');
+  const db = cliDatabase(config, out);
   try {
     if (action === 'create') {
       if (!args.name || !NAME.test(args.name)) {
@@ -84,9 +87,7 @@ export async function keys(
       if (!(await revokeApiKey(db, args.name))) throw new UsageError(`no active API key named "${args.name}"`);
       out.info(`revoked API key "${args.name}"; ingest stops accepting it within api.key_refresh_interval`);
     } else {
-      throw new UsageError(
-        'usage: orchestron keys create --name NAME [--roles ingest] [--sources a,b*] [--types "order.*"] | list | revoke --name NAME',
-      );
+      throw new UsageError(action ? `unknown keys action "${action}"` : 'keys needs an action');
     }
   } finally {
     await db.destroy();

@@ -1,14 +1,22 @@
 import type { OrchestronConfig } from '@orchestron/config';
 import {
   checkSchema,
-  createDatabase,
   ensureDatabaseExists,
   migrateLatest,
   migrateRollback,
   migrationStatus,
   migrationsDirectory,
 } from '@orchestron/db';
+import { cliDatabase } from '../cli-database';
 import type { Output } from '../output';
+import { UsageError } from '../usage-error';
+
+export const MIGRATE_USAGE = `usage: orchestron migrate [latest|rollback|status] [--check] [--json]
+
+  latest            apply every pending migration (the default); creates the database when missing
+  rollback          revert the last batch of migrations
+  status            list applied and pending migrations
+  status --check    change nothing; exit 1 while the database lacks a migration this build ships, 0 when current`;
 
 /**
  * `orchestron migrate [latest|rollback|status]`: latest creates the database when missing.
@@ -22,7 +30,7 @@ export async function migrate(
   options: { check?: boolean } = {},
 ): Promise<number> {
   if (!['latest', 'rollback', 'status'].includes(action)) {
-    throw new UsageError(`unknown migrate action "${action}"; use latest, rollback or status`);
+    throw new UsageError(`unknown migrate action "${action}"`);
   }
   if (options.check && action !== 'status') throw new UsageError('--check goes with `migrate status` only');
   if (options.check) return checkStatus(config, out);
@@ -31,7 +39,7 @@ export async function migrate(
       `created database ${config.database.url ? new URL(config.database.url).pathname.slice(1) : config.database.name}`,
     );
   }
-  const db = createDatabase({ ...config.database, max_connections: 1 }, 'orchestron-migrate');
+  const db = cliDatabase(config, out, 'orchestron-migrate');
   try {
     const directory = migrationsDirectory();
     if (action === 'latest') {
@@ -56,7 +64,7 @@ export async function migrate(
 
 /** `migrate status --check`: read-only (knex's own listing would create its table). */
 async function checkStatus(config: OrchestronConfig, out: Output): Promise<number> {
-  const db = createDatabase({ ...config.database, max_connections: 1 }, 'orchestron-migrate');
+  const db = cliDatabase(config, out, 'orchestron-migrate');
   try {
     const state = await checkSchema(db, migrationsDirectory());
     out.result(state, () => state.reason ?? `database schema at ${state.at}: current`);
@@ -64,8 +72,4 @@ async function checkStatus(config: OrchestronConfig, out: Output): Promise<numbe
   } finally {
     await db.destroy();
   }
-}
-
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
 }

@@ -1,5 +1,6 @@
 import type { OrchestronConfig } from '@orchestron/config';
-import { createDatabase, deleteOldEvents, deletePublishedOutbox } from '@orchestron/db';
+import { deleteOldEvents, deletePublishedOutbox } from '@orchestron/db';
+import { cliDatabase } from '../cli-database';
 import type { Output } from '../output';
 
 /**
@@ -11,7 +12,7 @@ import type { Output } from '../output';
 export async function cleanupOutbox(config: OrchestronConfig, out: Output): Promise<void> {
   const { retention } = config;
   const batchSize = Math.max(1, retention.batch_size);
-  const db = createDatabase({ ...config.database, max_connections: 1 }, 'orchestron-cli');
+  const db = cliDatabase(config, out);
   try {
     const drain = async (deleteBatch: (limit: number) => Promise<number>): Promise<number> => {
       let total = 0;

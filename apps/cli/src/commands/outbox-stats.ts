@@ -1,5 +1,6 @@
 import type { OrchestronConfig } from '@orchestron/config';
-import { createDatabase, outboxStats, type DestinationBacklog } from '@orchestron/db';
+import { outboxStats, type DestinationBacklog } from '@orchestron/db';
+import { cliDatabase } from '../cli-database';
 import type { Output } from '../output';
 import { formatTable } from '../table';
 
@@ -9,7 +10,7 @@ import { formatTable } from '../table';
  * whether or not a relay serves it: that is how rows routed to a broker without a relay show.
  */
 export async function showOutboxStats(config: OrchestronConfig, out: Output): Promise<void> {
-  const db = createDatabase({ ...config.database, max_connections: 1 }, 'orchestron-cli');
+  const db = cliDatabase(config, out);
   try {
     const stats = await outboxStats(db);
     out.result(stats, () =>

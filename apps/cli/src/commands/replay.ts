@@ -20,7 +20,7 @@ import {
 import { replayRequestBody, type ReplayArgs } from '../replay-args';
 import type { Output } from '../output';
 import { formatTable } from '../table';
-import { UsageError } from './migrate';
+import { UsageError } from '../usage-error';
 
 export const REPLAY_USAGE = `usage: orchestron replay start|status|cancel|run [options] [--json]
 

@@ -3,7 +3,7 @@ import type { OrchestronConfig } from '@orchestron/config';
 import { createConsumer } from '../create-consumer';
 import { tailLine } from '../tail-line';
 import { durationMs } from '../time-bound';
-import { UsageError } from './migrate';
+import { UsageError } from '../usage-error';
 
 export const TAIL_USAGE = `usage: orchestron tail DESTINATION [--broker kafka|rabbitmq] [--max N] [--timeout DURATION]
                       [--group ID] [--from-beginning]              (Kafka)
@@ -119,7 +119,7 @@ interface TailOptions {
 }
 
 function tailOptions(config: OrchestronConfig, destination: string | undefined, args: TailArgs): TailOptions {
-  if (!destination) throw new UsageError(TAIL_USAGE);
+  if (!destination) throw new UsageError('tail needs a DESTINATION (a topic or an exchange)');
   const broker = args.broker ?? config.broker.type;
   if (broker !== 'kafka' && broker !== 'rabbitmq') {
     throw new UsageError(`--broker: "${broker}" is neither kafka nor rabbitmq`);
