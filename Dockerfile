@@ -12,11 +12,12 @@
 #   --build-arg CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 ARG APP=ingest
 # Node 24 LTS, pinned by digest: every build starts from the same base, byte for byte, until
-# someone moves it on purpose. The tag says what it is; the digest is what is pulled. This is
-# the multi-platform index digest of node:24.21.0-alpine3.24 as pinned in several public
-# repositories' Dockerfiles in December 2026 (a code search for "node:24.21.0-alpine3.24@sha256").
-# To bump it, take the newest 24.x Alpine tag and its index digest from the registry:
-#   docker buildx imagetools inspect node:24-alpine     # "Digest:" of the index; the tag it resolves to
+# someone moves it on purpose. The tag says what it is; the digest is what is pulled. This
+# digest of node:24.21.0-alpine3.24 is the one several public repositories' Dockerfiles pinned in
+# December 2026 (found by a code search for "node:24.21.0-alpine3.24@sha256"); no engine here
+# could pull it, so the first build with it should confirm it (below) before a release.
+# To bump it, take the newest 24.x Alpine tag and the digest of its multi-platform index:
+#   docker buildx imagetools inspect node:24-alpine   # "Digest:" and the platforms it lists
 # then replace tag and digest below in one commit (and note the Node version in the release notes).
 ARG NODE_IMAGE=node:24.21.0-alpine3.24@sha256:ebfe2f90462722a7a4de65e91990e97fe0d401c70e0e762c5b53302f905ec1c1
 

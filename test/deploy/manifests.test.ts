@@ -1,8 +1,10 @@
 /**
- * The Kubernetes manifests in deploy/k8s, checked offline: every object against the official
- * Kubernetes OpenAPI schemas (and KEDA's CRD schemas) as shipped in kubernetes-models, unknown
- * fields included; then what the apps need from them (config keys, env names, probe paths,
- * ports, shutdown deadlines, security context).
+ * The Kubernetes manifests in deploy/k8s, checked offline as `kubectl apply -k` would send them
+ * (each folder rendered by `kubectl kustomize`): every object against the official Kubernetes
+ * OpenAPI schemas (and KEDA's CRD schemas) as shipped in kubernetes-models, unknown fields
+ * included; that the folders are independent (no Namespace in an app, no object in two); then
+ * what the apps need from them (one shared config file, config keys, env names, the schema
+ * check before start, probe paths and schemes, ports, shutdown deadlines, security context).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';

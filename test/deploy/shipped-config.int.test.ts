@@ -30,6 +30,8 @@ const amqplib = createRequire(path.join(REPO_ROOT, 'packages', 'broker-rabbitmq'
   'amqplib',
 ) as typeof Amqp;
 
+// The virtual host is made on the RabbitMQ node of this machine (that of TEST_AMQP_URL in the
+// project's set-up), with rabbitmqctl as `npm test` has it.
 const rabbitmqctl = (args: string[]): Promise<unknown> => run('rabbitmqctl', args, { timeout: 120_000 });
 
 let database: TestDatabase;
@@ -50,7 +52,7 @@ function shippedConfigFile(folder: 'ingest' | 'relay'): string {
 beforeAll(async () => {
   database = await createTestDatabase('shipped_config');
   configDir = mkdtempSync(path.join(os.tmpdir(), 'orchestron-shipped-'));
-  vhost = path.basename(database.name);
+  vhost = database.name;
   const url = new URL(amqpUrl());
   await rabbitmqctl(['add_vhost', vhost]);
   await rabbitmqctl(['set_permissions', '-p', vhost, decodeURIComponent(url.username), '.*', '.*', '.*']);
