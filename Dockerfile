@@ -59,6 +59,10 @@ ENV NODE_ENV=production
 ENV NODE_OPTIONS=--max-semi-space-size=8
 WORKDIR /app
 COPY --from=build /out /app
+# Every app compares the database with the migrations it was built with (/ready is 503 while
+# the schema is behind them); the cli also runs them.
+COPY migrations /app/migrations
+ENV ORCHESTRON_MIGRATIONS_DIR=/app/migrations
 USER node
 
 FROM runtime AS app-ingest
@@ -79,8 +83,6 @@ ENTRYPOINT ["node", "dist/main.js"]
 
 # The `orchestron` command; by default it migrates (the compose migrate service, the k8s Job).
 FROM runtime AS app-cli
-COPY migrations /app/migrations
-ENV ORCHESTRON_MIGRATIONS_DIR=/app/migrations
 ENTRYPOINT ["node", "dist/main.js"]
 CMD ["migrate", "latest"]
 

@@ -261,7 +261,9 @@ describe('Dockerfile', () => {
     expect(ops(stage('build'), 'RUN').join('\n')).toMatch(
       /pnpm --filter "@orchestron\/\$APP" deploy --prod --legacy \/out/,
     );
-    expect(ops(stage('runtime'), 'COPY')).toEqual(['--from=build /out /app']);
+    // The migrations too: every app's /ready compares the database with them.
+    expect(ops(stage('runtime'), 'COPY')).toEqual(['--from=build /out /app', 'migrations /app/migrations']);
+    expect(ops(stage('runtime'), 'ENV')).toContain('ORCHESTRON_MIGRATIONS_DIR=/app/migrations');
     expect(ops(stage('runtime'), 'ENV')).toContain('NODE_ENV=production');
   });
 

@@ -43,11 +43,8 @@ async function exportedSeries(): Promise<Map<string, SeriesKind>> {
   }
   // Promised by the code half of issue #13 (the relay's per-broker backlog gauges), built on
   // another branch; taken from the registry as soon as it is there. Remove once merged.
-  for (const [name, kind] of PROMISED_SERIES) if (!series.has(name)) series.set(name, kind);
   return series;
 }
-
-const PROMISED_SERIES: Array<[string, SeriesKind]> = [[`${METRIC_PREFIX}relay_serves_broker`, 'gauge']];
 
 // ---------------------------------------------------------------------------------------------
 // PromQL
