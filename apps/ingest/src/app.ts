@@ -59,7 +59,8 @@ export interface IngestDependencies {
   metrics: IngestMetrics;
   /**
    * Read per request: a configuration reload replaces routing, rateLimit, rateLimitBurst,
-   * maxClockSkewMs and webhookSources in this object (and `schemas` above).
+   * authFailureLimit, authFailureWindowMs, maxClockSkewMs and webhookSources in this object (and
+   * `schemas` above).
    */
   settings: IngestSettings;
   /** Readiness checks besides the database (event loop, memory). */

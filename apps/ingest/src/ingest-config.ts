@@ -14,6 +14,8 @@ export const INGEST_RELOADABLE_KEYS = [
   'routing',
   'api.rate_limit',
   'api.rate_limit_burst',
+  'api.auth_failure_limit',
+  'api.auth_failure_window',
   'schemas',
   'sources',
   'log.level',
@@ -82,6 +84,8 @@ export function configApplier(target: {
     settings.routing = fresh.routing;
     settings.rateLimit = fresh.rateLimit;
     settings.rateLimitBurst = fresh.rateLimitBurst;
+    settings.authFailureLimit = fresh.authFailureLimit;
+    settings.authFailureWindowMs = fresh.authFailureWindowMs;
     settings.maxClockSkewMs = fresh.maxClockSkewMs;
     settings.webhookSources = fresh.webhookSources;
     target.logger.setLevel(next.log.level);
