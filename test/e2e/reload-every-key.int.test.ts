@@ -149,6 +149,21 @@ async function statuses(target: Target, count: number): Promise<number[]> {
   return result;
 }
 
+/** Statuses of `count` requests with a key ingest does not know, `gapMs` apart. */
+async function unknownKeyStatuses(target: Target, count: number, gapMs = 0): Promise<number[]> {
+  const result: number[] = [];
+  for (let i = 0; i < count; i++) {
+    if (i > 0 && gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+    const response = await fetch(`${target.url}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer orc_not_a_key_of_this_ingest' },
+      body: JSON.stringify(signup(i)),
+    });
+    result.push(response.status);
+  }
+  return result;
+}
+
 async function readyCheck(target: Target, check: string): Promise<boolean | undefined> {
   const report = (await (await fetch(`${target.url}/ready`)).json()) as { checks: Record<string, { ok: boolean }> };
   return report.checks[check]?.ok;
@@ -168,6 +183,8 @@ const silver = { type: 'tier.chosen', data: { tier: 'silver' } };
 const BASE: Values = {
   'api.rate_limit': 0,
   'api.rate_limit_burst': 0,
+  'api.auth_failure_limit': 0,
+  'api.auth_failure_window': '1m',
   'routing.default_exchange': 'reload_before',
   'routing.default_topic': 'reload_before',
   'routing.default_routing_key': '#',
@@ -233,6 +250,30 @@ const CASES: Case[] = [
     shows: async (t, v) => {
       const refused = (await statuses(t, 4)).filter((s) => s === 429).length;
       return v === 'before' ? refused >= 2 : refused === 0;
+    },
+  },
+  {
+    app: 'ingest',
+    key: 'api.auth_failure_limit',
+    before: 0,
+    after: 2,
+    // Four unknown keys from one address: 401 each with counting off, 429 past two failures.
+    shows: async (t, v) => {
+      const refused = (await unknownKeyStatuses(t, 4)).filter((s) => s === 429).length;
+      return v === 'before' ? refused === 0 : refused >= 1;
+    },
+  },
+  {
+    app: 'ingest',
+    key: 'api.auth_failure_window',
+    context: { 'api.auth_failure_limit': 2 },
+    before: '1h',
+    after: '100ms',
+    // Four failures 250 ms apart: within one hour-long window past the limit; each in a window
+    // of its own once the window is 100 ms.
+    shows: async (t, v) => {
+      const refused = (await unknownKeyStatuses(t, 4, 250)).filter((s) => s === 429).length;
+      return v === 'before' ? refused >= 1 : refused === 0;
     },
   },
   {

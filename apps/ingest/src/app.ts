@@ -38,7 +38,7 @@ export interface IngestSettings {
   numberLimits?: NumberLimits;
   /** api.max_message_size per broker (defaults: DEFAULT_MAX_MESSAGE_BYTES). */
   maxMessageBytes?: SizeLimits['maxMessageBytes'];
-  /** api.auth_failure_limit per api.auth_failure_window and client address; 0 turns it off (the default). */
+  /** api.auth_failure_limit per api.auth_failure_window and client address; 0 or absent: not limited. */
   authFailureLimit?: number;
   authFailureWindowMs?: number;
   rateLimit: number;

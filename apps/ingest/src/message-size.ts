@@ -56,8 +56,13 @@ export function checkSizes(body: string | undefined, events: readonly SizedEvent
       );
     }
   }
-  const smallestLimit = Math.min(...events.flatMap((e) => e.destinations.map((d) => limits.maxMessageBytes[d.broker])));
-  if (!Number.isFinite(smallestLimit)) return;
+  let smallestLimit = Infinity;
+  for (const event of events) {
+    for (const destination of event.destinations) {
+      smallestLimit = Math.min(smallestLimit, limits.maxMessageBytes[destination.broker]);
+    }
+  }
+  if (smallestLimit === Infinity) return;
   // Cheap upper bound first: UTF-8 takes at most 3 bytes per UTF-16 unit, and the published
   // text at most 1.5 times the sent JSON (a space after each `:` and `,`), plus the numbers' growth.
   const bodyBound = body === undefined ? 0 : body.length * 4.5 + Math.max(0, facts?.growth ?? 0) * 1.5;

@@ -154,6 +154,25 @@ describe("events larger than their broker's message limit", () => {
     expect(await rowCounts(database)).toEqual({ events: 0, outbox: 0 });
   });
 
+  it('measures each CloudEvent of a batch on its own', async () => {
+    const cloudEvent = (id: string, pad: number) =>
+      JSON.stringify({ specversion: '1.0', id, source: 'shop', type: 'sample.thing', data: { pad: 'x'.repeat(pad) } });
+    const send = (pads: number[]) =>
+      post(
+        '/events',
+        `[${pads.map((pad, i) => cloudEvent(`c${pads.length}-${i}`, pad)).join(',')}]`,
+        {
+          'content-type': 'application/cloudevents-batch+json',
+        },
+        kafkaIngest.url,
+      );
+    // Together over the limit, each under it: accepted.
+    expect((await send([3_000, 3_000])).status).toBe(202);
+    const problem = await expectProblem(await send([10, 10, 5_000]), 413, 'message-too-large');
+    expect(String(problem.detail)).toMatch(/^event 2 /);
+    expect(await rowCounts(database)).toEqual({ events: 2, outbox: 2 });
+  });
+
   it('counts numbers as written out: 30 x 1e200 in 200 bytes is a 6 KB message', async () => {
     const body = event(`[${Array(30).fill('1e200').join(',')}]`);
     await expectProblem(await post('/events', body, {}, kafkaIngest.url), 413, 'message-too-large');

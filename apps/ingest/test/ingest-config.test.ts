@@ -44,6 +44,8 @@ describe('configApplier', () => {
         ORCHESTRON_SCHEMAS_DIRECTORY: schemas,
         ORCHESTRON_API_RATE_LIMIT: '3',
         ORCHESTRON_API_RATE_LIMIT_BURST: '1',
+        ORCHESTRON_API_AUTH_FAILURE_LIMIT: '7',
+        ORCHESTRON_API_AUTH_FAILURE_WINDOW: '5m',
         ORCHESTRON_LOG_LEVEL: 'debug',
         ORCHESTRON_ROUTING_DEFAULT_EXCHANGE: 'elsewhere',
         ORCHESTRON_SOURCES: JSON.stringify({ shop: { scheme: 'none' } }),
@@ -51,7 +53,12 @@ describe('configApplier', () => {
     );
 
     expect(deps.schemas.has('invoice.sent')).toBe(true);
-    expect(deps.settings).toMatchObject({ rateLimit: 3, rateLimitBurst: 1 });
+    expect(deps.settings).toMatchObject({
+      rateLimit: 3,
+      rateLimitBurst: 1,
+      authFailureLimit: 7,
+      authFailureWindowMs: 300_000,
+    });
     expect(deps.settings.routing.default_exchange).toBe('elsewhere');
     expect(Object.keys(deps.settings.webhookSources ?? {})).toEqual(['shop']);
     expect(levels).toEqual(['debug']);

@@ -90,6 +90,17 @@ describe('slow clients', () => {
     },
   );
 
+  it('lets a client sending a body over the limit at full speed read its 413', async () => {
+    for (let i = 0; i < 5; i++) {
+      const response = await fetch(`${ingest.url}/events`, {
+        method: 'POST',
+        body: Buffer.alloc(8 * 1024 * 1024, 0x20),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(response.status).toBe(413);
+    }
+  });
+
   it('closes an idle keep-alive connection after api.keep_alive_timeout', async () => {
     const head = `POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
     const result = await exchange(head, '', 1_000);

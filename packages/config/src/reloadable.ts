@@ -14,6 +14,8 @@ export const RELOADABLE_KEYS = {
     'routing.rules',
     'api.rate_limit',
     'api.rate_limit_burst',
+    'api.auth_failure_limit',
+    'api.auth_failure_window',
     'schemas',
     'sources',
     'log.level',
