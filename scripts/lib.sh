@@ -6,7 +6,7 @@ PNPM_VERSION="$(node -p "require('$ROOT/package.json').packageManager.split('@')
 # The Node.js the project runs on, pinned in one place (.nvmrc, which nvm and fnm read too).
 NODE_VERSION="$(tr -d ' \tv\r\n' <"$ROOT/.nvmrc")"
 # Caches that outlive a clone (the pinned Node, the local Kafka's jars), as in deploy/local/kafka.sh.
-LOCAL_DIR="${ORCHESTRON_LOCAL_DIR:-$HOME/.cache/orchestron}"
+LOCAL_DIR="${ORCHESTRON_LOCAL_DIR:-${HOME:-$(cd ~ && pwd)}/.cache/orchestron}"
 
 log() { printf '\033[1m[orchestron]\033[0m %s\n' "$*" >&2; }
 
