@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { ReceivedMessage, Subscription } from '@orchestron/broker';
 import { KafkaConsumer } from '@orchestron/broker-kafka';
 import { RabbitMqConsumer } from '@orchestron/broker-rabbitmq';
-import { amqpUrl, eventually, kafkaBrokers } from '@orchestron/testing';
+import { amqpUrl, eventually, kafkaBrokers, REPO_ROOT } from '@orchestron/testing';
 
 export const uniqueName = (prefix: string): string => `${prefix}_${randomBytes(4).toString('hex')}`;
 
@@ -94,4 +97,16 @@ export async function postMany(ingestUrl: string, count: number, batchSize = 100
     ids.push(...((await response.json()) as { ids: string[] }).ids);
   }
   return ids;
+}
+
+/**
+ * A temporary schemas directory: the repository's schemas plus version 1 of `type` with
+ * `schema`. The caller removes it (rmSync, recursive).
+ */
+export function schemasWith(type: string, schema: object): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'orchestron-e2e-schemas-'));
+  cpSync(path.join(REPO_ROOT, 'schemas'), dir, { recursive: true });
+  mkdirSync(path.join(dir, type));
+  writeFileSync(path.join(dir, type, '1.json'), JSON.stringify(schema));
+  return dir;
 }
