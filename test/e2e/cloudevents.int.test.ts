@@ -1,6 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { CloudEvent, Kafka, type KafkaMessage } from 'cloudevents';
 import type { ReceivedMessage } from '@orchestron/broker';
 import { KafkaConsumer } from '@orchestron/broker-kafka';
@@ -9,12 +7,11 @@ import {
   createTestDatabase,
   eventually,
   kafkaBrokers,
-  REPO_ROOT,
   startApp,
   type AppProcess,
   type TestDatabase,
 } from '@orchestron/testing';
-import { consumeRabbitMq, Received, uniqueName } from './harness';
+import { consumeRabbitMq, Received, schemasWith, uniqueName } from './harness';
 
 // CloudEvents through the whole pipeline: POSTed to ingest in binary and structured mode,
 // fanned out by one routing rule to a Kafka topic and a RabbitMQ exchange, published by the
@@ -147,13 +144,7 @@ beforeAll(async () => {
   topic = uniqueName('orchestron_e2e_ce');
   exchange = uniqueName('orchestron_e2e_ce');
   // The repository's schemas plus a type of opaque (text) data, held as base64.
-  schemasDir = mkdtempSync(path.join(os.tmpdir(), 'orchestron-e2e-schemas-'));
-  cpSync(path.join(REPO_ROOT, 'schemas'), schemasDir, { recursive: true });
-  mkdirSync(path.join(schemasDir, 'sensor.note'));
-  writeFileSync(
-    path.join(schemasDir, 'sensor.note', '1.json'),
-    JSON.stringify({ type: 'string', contentEncoding: 'base64' }),
-  );
+  schemasDir = schemasWith('sensor.note', { type: 'string', contentEncoding: 'base64' });
 
   // Bound before anything is published: RabbitMQ returns unroutable (mandatory) messages.
   rabbit = await consumeRabbitMq(exchange);

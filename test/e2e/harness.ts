@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { ReceivedMessage, Subscription } from '@orchestron/broker';
 import { KafkaConsumer } from '@orchestron/broker-kafka';
 import { RabbitMqConsumer } from '@orchestron/broker-rabbitmq';
-import { amqpUrl, eventually, kafkaBrokers, type AppProcess } from '@orchestron/testing';
+import { amqpUrl, eventually, kafkaBrokers, REPO_ROOT, type AppProcess } from '@orchestron/testing';
 
 export const uniqueName = (prefix: string): string => `${prefix}_${randomBytes(4).toString('hex')}`;
 
@@ -101,4 +104,16 @@ export async function reloadCount(app: AppProcess, result: 'success' | 'failure'
   const text = await (await fetch(`${app.url}/metrics`)).text();
   const line = new RegExp(`^orchestron_config_reloads_total\\{[^}]*result="${result}"[^}]*\\} (\\d+)`, 'm').exec(text);
   return Number(line?.[1] ?? NaN);
+}
+
+/**
+ * A temporary schemas directory: the repository's schemas plus version 1 of `type` with
+ * `schema`. The caller removes it (rmSync, recursive).
+ */
+export function schemasWith(type: string, schema: object): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'orchestron-e2e-schemas-'));
+  cpSync(path.join(REPO_ROOT, 'schemas'), dir, { recursive: true });
+  mkdirSync(path.join(dir, type));
+  writeFileSync(path.join(dir, type, '1.json'), JSON.stringify(schema));
+  return dir;
 }

@@ -281,6 +281,28 @@ export function describePublisherConformance(
     );
 
     it(
+      'answers a probe while the broker is up, delivering nothing to the destination, and fails it while unreachable',
+      async () => {
+        const f = await fixture();
+        const inbox = await subscribe(f);
+        await expect(f.publisher.probe()).resolves.toBeUndefined();
+        const marker = testMessage(f.destination);
+        await f.publisher.publish([marker]);
+        await inbox.waitForIds([marker.id]);
+        // The probe itself reached no consumer of the destination.
+        expect(inbox.messages.map((m) => m.id)).toEqual([marker.id]);
+
+        const unreachable = factory.unreachablePublisher();
+        try {
+          await expect(unreachable.probe()).rejects.toBeInstanceOf(BrokerUnavailableError);
+        } finally {
+          await unreachable.close();
+        }
+      },
+      TEST_TIMEOUT_MS,
+    );
+
+    it(
       'rejects with BrokerUnavailableError, quickly, when the broker is unreachable',
       async () => {
         const limit = features.unreachableFailsWithinMs ?? 10_000;

@@ -437,7 +437,7 @@ export const schema = {
     },
     retry_max_delay: { doc: 'Longest retry delay of a rejected message.', format: 'duration-ms', default: '5m' },
     broker_backoff_max: {
-      doc: 'Longest pause of a claim loop while the broker is unreachable.',
+      doc: "Longest pause of a claim loop while the broker is unreachable, and between the RabbitMQ publisher's connection attempts.",
       format: 'duration-ms',
       default: '30s',
     },
