@@ -74,6 +74,8 @@ export class AdminHarness {
       allowedTypes: scopes.types ?? ['*'],
     });
     this.keys[name] = material.key;
+    // Known at once, rather than after the cache's next refresh.
+    await this.apiKeys.refresh();
     return material.key;
   }
 
