@@ -23,18 +23,20 @@ import { createIngestApp } from '../../apps/ingest/src/app';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const k8sRoot = path.join(repoRoot, 'deploy/k8s');
-const APPS = ['ingest', 'relay', 'migrate'] as const;
+const APPS = ['ingest', 'relay', 'admin', 'migrate'] as const;
 type App = (typeof APPS)[number];
 const NAMESPACE = 'orchestron';
 const IMAGES: Record<App, string> = {
   ingest: 'orchestron/ingest',
   relay: 'orchestron/relay',
+  admin: 'orchestron/admin',
   migrate: 'orchestron/cli',
 };
 /** Where each long-running app serves /health, /ready and /metrics. */
 const LISTEN_KEY: Partial<Record<App, (config: OrchestronConfig) => string>> = {
   ingest: (config) => config.api.address,
   relay: (config) => config.relay.address,
+  admin: (config) => config.admin.address,
 };
 /** Environment variables the manifests may set that are not configuration keys. */
 const NON_CONFIG_ENV = new Set(['ORCHESTRON_CONFIG', 'NODE_OPTIONS']);
@@ -326,9 +328,10 @@ describe('kustomizations', () => {
       expect(existsSync(target) ? resource : `${resource} (missing)`).toBe(resource);
       if (statSync(target).isDirectory()) expect(existsSync(path.join(target, 'kustomization.yaml'))).toBe(true);
     }
-    // The shared namespace comes along, so the app applies on an empty cluster.
+    // Ingest, relay and migrate bring the shared namespace along, so each applies on an empty
+    // cluster; admin follows DESIGN.md's rule that no app folder includes it.
     expect(manifestsOf(app).some((m) => m.object.kind === 'Namespace' && m.object.metadata.name === NAMESPACE)).toBe(
-      true,
+      app !== 'admin',
     );
   });
 
@@ -526,8 +529,8 @@ describe('configuration', () => {
   });
 });
 
-describe('long-running apps (ingest, relay)', () => {
-  const SERVED = ['ingest', 'relay'] as const;
+describe('long-running apps (ingest, relay, admin)', () => {
+  const SERVED = ['ingest', 'relay', 'admin'] as const;
 
   function containerOf(app: (typeof SERVED)[number]): Container {
     const containers = podTemplateOf(workloadOf(app)).spec.containers;
