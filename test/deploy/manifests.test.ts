@@ -18,7 +18,15 @@ import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernete
 import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 import { configKeys, loadConfig, parseListenAddress, type OrchestronConfig } from '@orchestron/config';
-import { createLogger, createRegistry, ingestMetrics, relayMetrics, startOpsServer } from '@orchestron/observability';
+import {
+  createLogger,
+  createRegistry,
+  httpMetrics,
+  ingestMetrics,
+  relayMetrics,
+  startOpsServer,
+} from '@orchestron/observability';
+import { createAdminApp } from '../../apps/admin/src/app';
 import { createIngestApp } from '../../apps/ingest/src/app';
 
 const repoRoot = path.resolve(__dirname, '../..');
@@ -663,7 +671,7 @@ describe('migrate Job', () => {
 });
 
 describe('the apps serve the probed paths', () => {
-  const probedPaths = (app: 'ingest' | 'relay'): string[] => {
+  const probedPaths = (app: 'ingest' | 'relay' | 'admin'): string[] => {
     const container = podTemplateOf(workloadOf(app)).spec.containers[0]!;
     return [container.startupProbe, container.livenessProbe, container.readinessProbe].map((p) => p!.httpGet!.path!);
   };
@@ -717,6 +725,28 @@ describe('the apps serve the probed paths', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       for (const probePath of [...probedPaths('ingest'), '/metrics']) {
+        expect({ probePath, status: await statusOf(server, probePath) }).toEqual({ probePath, status: 200 });
+      }
+    } finally {
+      await close(server);
+    }
+  });
+
+  it('admin: its HTTP app answers every probe path (and /metrics) with 200', async () => {
+    const registry = createRegistry('admin');
+    // Only what the probe routes touch is real: a database that answers, and the metrics.
+    const app = createAdminApp({
+      db: { raw: async () => ({ rows: [{ '?column?': 1 }] }) },
+      apiKeys: {},
+      logger: createLogger({ service: 'admin', silent: true }),
+      registry,
+      metrics: httpMetrics(registry),
+      settings: { rateLimit: 0, rateLimitBurst: 0, trustProxy: false, keyRotationGraceMs: 0, maxPageSize: 10 },
+    } as never);
+    const server = http.createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      for (const probePath of [...probedPaths('admin'), '/metrics']) {
         expect({ probePath, status: await statusOf(server, probePath) }).toEqual({ probePath, status: 200 });
       }
     } finally {
