@@ -16,9 +16,6 @@ import { createReplayStore, ReplayRunner } from '@orchestron/replay';
 import { adminConfigApplier, ADMIN_RELOADABLE_KEYS, ADMIN_UNUSED_KEYS, adminSettings } from './admin-config';
 import { createAdminApp } from './app';
 
-/** How long shutdown waits for requests in flight (bulk dead-letter actions run in short batches). */
-const SHUTDOWN_TIMEOUT_MS = 30_000;
-
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const config = loadConfig({ argv });
@@ -88,7 +85,8 @@ async function main(): Promise<void> {
 
   stopOnSignals({
     logger,
-    timeoutMs: SHUTDOWN_TIMEOUT_MS,
+    // Requests in flight finish within it (bulk dead-letter actions run in short batches).
+    timeoutMs: config.outbox.shutdown_timeout,
     stop: async () => {
       // Stop accepting; requests in flight finish (each batch's transaction commits or rolls back).
       await new Promise<void>((resolve) => {

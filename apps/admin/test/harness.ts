@@ -75,6 +75,8 @@ export class AdminHarness {
       allowedTypes: scopes.types ?? ['*'],
     });
     this.keys[name] = material.key;
+    // Known at once, rather than after the cache's next refresh.
+    await this.apiKeys.refresh();
     return material.key;
   }
 
@@ -82,7 +84,13 @@ export class AdminHarness {
   call(
     method: 'GET' | 'POST',
     url: string,
-    options: { as?: string; body?: unknown; operationPath?: string; headers?: Record<string, string> } = {},
+    options: {
+      as?: string;
+      body?: unknown;
+      raw?: string;
+      operationPath?: string;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<AdminResponse> {
     const { as, ...rest } = options;
     const key = as === undefined ? undefined : as.startsWith('secret:') ? as.slice(7) : this.keys[as];

@@ -84,7 +84,14 @@ export class AdminClient {
   async call(
     method: 'GET' | 'POST',
     url: string,
-    options: { key?: string; body?: unknown; operationPath?: string; headers?: Record<string, string> } = {},
+    options: {
+      key?: string;
+      body?: unknown;
+      /** Sent as it is instead of `body` (malformed JSON, another media type). */
+      raw?: string;
+      operationPath?: string;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<AdminResponse> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.key !== undefined) headers.authorization = `Bearer ${options.key}`;
@@ -92,7 +99,7 @@ export class AdminClient {
     const response = await fetch(`${this.url}${url}`, {
       method,
       headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      body: options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
     });
     const text = await response.text();
     const body = text === '' ? undefined : (JSON.parse(text) as unknown);

@@ -1,6 +1,14 @@
 import type { Executor } from './types';
 import { bigintArray, jsonParam } from './types';
 
+/**
+ * The roles a key can hold (docs/admin.md): `ingest` writes events; `viewer` reads events,
+ * deliveries, dead letters and the backlog; `operator` also replays and discards; `admin`
+ * also manages keys. The admin app maps them to permissions.
+ */
+export const API_KEY_ROLES = ['ingest', 'viewer', 'operator', 'admin'] as const;
+export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
+
 /** An API key as stored: never the key itself, only its hash and a recognisable prefix. */
 export interface ApiKeyRecord {
   id: number;

@@ -1,3 +1,5 @@
+import { API_KEY_ROLES, type ApiKeyRole } from '@orchestron/db';
+
 /**
  * What a request may do. Each admin route needs exactly one (the route table in
  * routes/index.ts); a key has a permission when one of its roles grants it.
@@ -16,8 +18,8 @@ export const PERMISSIONS = [
 export type Permission = (typeof PERMISSIONS)[number];
 
 /** The fixed roles (docs/admin.md). Each includes the one before it, except ingest. */
-export const ROLES = ['ingest', 'viewer', 'operator', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+export const ROLES = API_KEY_ROLES;
+export type Role = ApiKeyRole;
 
 const VIEWER: readonly Permission[] = ['events.read', 'backlog.read', 'dead_letters.read', 'replays.read'];
 const OPERATOR: readonly Permission[] = [...VIEWER, 'dead_letters.write', 'replays.write'];

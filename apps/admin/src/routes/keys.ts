@@ -8,6 +8,7 @@ import {
   rotateApiKey,
   type ApiKeyRecord,
 } from '@orchestron/db';
+import type { Knex } from 'knex';
 import { Problem } from '@orchestron/http';
 import type { AdminRoute, RequestContext } from '../access/route-table';
 import { ROLES } from '../access/roles';
@@ -25,45 +26,35 @@ const nameParameter = pathParameter('name', 'The key’s name.');
  * (and ingest) within api.key_refresh_interval.
  */
 export function keyRoutes({ db, apiKeys, settings }: RouteDependencies): AdminRoute[] {
-  /** Runs a change and its audit entry in one transaction, then reloads the keys here. */
+  /**
+   * Runs a change and its audit entry in one transaction, then reloads the keys here. A
+   * Problem thrown by `work` rolls the change back and is audited as a refusal instead.
+   */
   const change = async <T>(
     context: RequestContext,
     action: string,
     target: Record<string, unknown>,
-    work: (
-      trx: Parameters<Parameters<typeof db.transaction>[0]>[0],
-    ) => Promise<{ value: T; result: Record<string, unknown> }>,
+    work: (trx: Knex.Transaction) => Promise<{ value: T; result: Record<string, unknown> }>,
   ): Promise<T> => {
-    const value = await db.transaction(async (trx) => {
-      const done = await work(trx);
-      await insertAuditEntry(trx, {
-        actor: context.key?.name ?? '',
-        action,
-        outcome: 'ok',
-        target,
-        result: done.result,
-        requestId: context.requestId,
+    const entry = { actor: context.key?.name ?? '', action, target, requestId: context.requestId };
+    try {
+      const value = await db.transaction(async (trx) => {
+        const done = await work(trx);
+        await insertAuditEntry(trx, { ...entry, outcome: 'ok', result: done.result });
+        return done.value;
       });
-      return done.value;
-    });
-    await apiKeys.refresh().catch(() => undefined);
-    return value;
-  };
-  const refusal = async (
-    context: RequestContext,
-    action: string,
-    target: Record<string, unknown>,
-    problem: Problem,
-  ) => {
-    await insertAuditEntry(db, {
-      actor: context.key?.name ?? '',
-      action,
-      outcome: 'refused',
-      target,
-      result: { status: problem.status, reason: problem.detail },
-      requestId: context.requestId,
-    });
-    return problem;
+      await apiKeys.refresh().catch(() => undefined);
+      return value;
+    } catch (error) {
+      if (error instanceof Problem) {
+        await insertAuditEntry(db, {
+          ...entry,
+          outcome: 'refused',
+          result: { status: error.status, reason: error.detail },
+        });
+      }
+      throw error;
+    }
   };
   const noSuchKey = (name: string) => new Problem(404, 'not-found', 'Not found', `no active API key named "${name}"`);
 
@@ -123,8 +114,8 @@ export function keyRoutes({ db, apiKeys, settings }: RouteDependencies): AdminRo
         const body = req.body as { name: string; roles: string[]; sources?: string[]; types?: string[] };
         const target = { name: body.name, roles: body.roles, sources: body.sources, types: body.types };
         const material = generateApiKey();
-        try {
-          const record = await change(context, 'keys.create', target, async (trx) => {
+        const record = await change(context, 'keys.create', target, async (trx) => {
+          try {
             const created = await insertApiKey(trx, {
               name: body.name,
               keyHash: material.hash,
@@ -134,17 +125,12 @@ export function keyRoutes({ db, apiKeys, settings }: RouteDependencies): AdminRo
               allowedTypes: body.types ?? ['*'],
             });
             return { value: created, result: { prefix: created.keyPrefix } };
-          });
-          res.status(201).json({ ...keyJson(record), key: material.key });
-        } catch (error) {
-          if (!(error instanceof ApiKeyNameTakenError)) throw error;
-          throw await refusal(
-            context,
-            'keys.create',
-            target,
-            new Problem(409, 'key-name-taken', 'Name taken', error.message),
-          );
-        }
+          } catch (error) {
+            if (!(error instanceof ApiKeyNameTakenError)) throw error;
+            throw new Problem(409, 'key-name-taken', 'Name taken', error.message);
+          }
+        });
+        res.status(201).json({ ...keyJson(record), key: material.key });
       },
     },
     {
@@ -161,11 +147,10 @@ export function keyRoutes({ db, apiKeys, settings }: RouteDependencies): AdminRo
       },
       async handle(req, res, context) {
         const name = String(req.params.name);
-        const revoked = await change(context, 'keys.revoke', { name }, async (trx) => {
-          const done = await revokeApiKey(trx, name);
-          return { value: done, result: { revoked: done } };
+        await change(context, 'keys.revoke', { name }, async (trx) => {
+          if (!(await revokeApiKey(trx, name))) throw noSuchKey(name);
+          return { value: true, result: { revoked: true } };
         });
-        if (!revoked) throw await refusal(context, 'keys.revoke', { name }, noSuchKey(name));
         const record = (await listApiKeys(db)).find((k) => k.name === name) as ApiKeyRecord;
         res.json(keyJson(record));
       },
@@ -207,14 +192,12 @@ export function keyRoutes({ db, apiKeys, settings }: RouteDependencies): AdminRo
         const material = generateApiKey();
         const rotated = await change(context, 'keys.rotate', { name, grace_ms: graceMs }, async (trx) => {
           const record = await rotateApiKey(trx, name, { keyHash: material.hash, keyPrefix: material.prefix, graceMs });
+          if (!record) throw noSuchKey(name);
           return {
             value: record,
-            result: record
-              ? { prefix: record.keyPrefix, previous_secret_expires_at: record.previousKeyExpiresAt }
-              : { rotated: false },
+            result: { prefix: record.keyPrefix, previous_secret_expires_at: record.previousKeyExpiresAt },
           };
         });
-        if (!rotated) throw await refusal(context, 'keys.rotate', { name }, noSuchKey(name));
         res.json({ ...keyJson(rotated), key: material.key });
       },
     },

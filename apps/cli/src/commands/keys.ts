@@ -1,5 +1,5 @@
 import type { OrchestronConfig } from '@orchestron/config';
-import { generateApiKey, insertApiKey, listApiKeys, revokeApiKey } from '@orchestron/db';
+import { API_KEY_ROLES, generateApiKey, insertApiKey, listApiKeys, revokeApiKey } from '@orchestron/db';
 import { cliDatabase } from '../cli-database';
 import type { Output } from '../output';
 import { UsageError } from '../usage-error';
@@ -31,12 +31,17 @@ export async function keys(
       if (!args.name || !NAME.test(args.name)) {
         throw new UsageError('keys create needs --name (letters, digits, . _ -; it is also the default event source)');
       }
+      const roles = list(args.roles, ['ingest']);
+      const unknown = roles.filter((role) => !(API_KEY_ROLES as readonly string[]).includes(role));
+      if (unknown.length > 0) {
+        throw new UsageError(`--roles: unknown role ${unknown.join(', ')}; roles are ${API_KEY_ROLES.join(', ')}`);
+      }
       const material = generateApiKey();
       const record = await insertApiKey(db, {
         name: args.name,
         keyHash: material.hash,
         keyPrefix: material.prefix,
-        roles: list(args.roles, ['ingest']),
+        roles,
         allowedSources: list(args.sources, ['*']),
         allowedTypes: list(args.types, ['*']),
       });
