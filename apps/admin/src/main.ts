@@ -94,7 +94,7 @@ async function main(): Promise<void> {
         server.closeIdleConnections();
       });
       // The batches in flight commit; the replays held are given back and resume at once elsewhere.
-      await replayRunner?.stop(SHUTDOWN_TIMEOUT_MS / 2);
+      await replayRunner?.stop(config.outbox.shutdown_timeout / 2);
       await reloader.stop();
       lagMonitor.stop();
       await apiKeys.stop();
