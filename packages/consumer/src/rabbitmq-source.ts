@@ -90,11 +90,13 @@ export class RabbitMqSource implements Source {
     if (!drained)
       this.context.logger.warn('stop deadline reached with handlers in flight; their messages will be redelivered');
     await this.reconnecting;
+    // The session now (a reconnection may have replaced it); closing its channel forgets it.
+    const last = this.session;
+    this.session = null;
     // The channel first: its close follows its acks on the wire, and its CloseOk tells that the
     // broker has them. Closing the connection at once lost the last ack in a test.
-    await this.session?.channel.close().catch(() => undefined);
-    await this.session?.connection.close().catch(() => undefined);
-    this.session = null;
+    await last?.channel.close().catch(() => undefined);
+    await last?.connection.close().catch(() => undefined);
   }
 
   health(): SourceHealth {
