@@ -199,6 +199,14 @@ export class RabbitMqSource implements Source {
     try {
       const outcome = await this.context.processor.process(event, this.context.stopping);
       if (outcome !== 'abandoned') settle(() => session.channel.ack(delivery));
+    } catch (error) {
+      // Not expected (the processor settles every event); handed back rather than lost.
+      this.context.logger.error('event processing failed; message requeued', {
+        consumer,
+        eventId: event.eventId,
+        error: errorMessage(error),
+      });
+      settle(() => session.channel.nack(delivery, false, true));
     } finally {
       metrics.inFlight.dec({ consumer });
     }
