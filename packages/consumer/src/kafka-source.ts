@@ -2,6 +2,7 @@ import { Kafka, logLevel, type Consumer, type KafkaConfig, type KafkaMessage, ty
 import { decodeKafkaMessage } from './decode-kafka';
 import { attributesOf, UndecodableMessageError, type OrchestronEvent } from './event';
 import { errorMessage } from './logger';
+import { KeyedScheduler } from './ordering';
 import { untilDeadline, type Source, type SourceContext, type SourceHealth } from './source';
 
 export interface KafkaSourceOptions {
@@ -25,15 +26,17 @@ export interface KafkaSourceOptions {
 }
 
 /**
- * Consumes a Kafka topic in a consumer group. Partitions are handled `concurrency` at a time,
- * each in offset order, one message after the other: since the partition key is the record
- * key, events of one key are handled in the order of their partition. A message's offset is
- * resolved only once the processor is done with it (committed, skipped as a duplicate or dead
- * lettered) and committed after the batch; a crash before that makes the group deliver it
- * again, and the inbox skips it if it had been committed.
+ * Consumes a Kafka topic in a consumer group. Handlers run `concurrency` at a time across the
+ * partitions' batches; with ordering by key, messages of one record key (the partition key)
+ * one after the other in offset order, other keys of the same partition beside them. An offset
+ * is resolved only once the processor is done with it and with every earlier message of the
+ * partition (committed, skipped as a duplicate or dead-lettered), and committed at the end of
+ * the batch and every `commitIntervalMs` within it; a crash before that makes the group deliver
+ * it again, and the inbox skips it if it had been committed.
  *
- * Retries of a failing handler hold its partition (that is what keeps the key order); after
- * the last one the event is dead-lettered and the partition moves on. Other partitions go on.
+ * Retries of a failing handler hold its key (that is what keeps the key's order) and the
+ * commit point of its partition; after the last one the event is dead-lettered and both move
+ * on. Other keys go on meanwhile.
  */
 export class KafkaSource implements Source {
   private readonly kafka: Kafka;
@@ -41,11 +44,13 @@ export class KafkaSource implements Source {
   private producer: Producer | null = null;
   private state: SourceHealth = { ok: false, detail: 'not started' };
   private stopping: Promise<void> | null = null;
+  private readonly scheduler: KeyedScheduler;
 
   constructor(
     private readonly options: KafkaSourceOptions,
     private readonly context: SourceContext,
   ) {
+    this.scheduler = new KeyedScheduler(context.concurrency);
     this.kafka = new Kafka({
       clientId: options.clientId ?? context.consumer,
       brokers: [...options.brokers],
@@ -94,18 +99,37 @@ export class KafkaSource implements Source {
       partitionsConsumedConcurrently: this.context.concurrency,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
         const lagLabels = { consumer: this.context.consumer, partition: String(batch.partition) };
-        for (const message of batch.messages) {
-          if (!isRunning() || isStale() || this.context.stopping.aborted) break;
-          const outcome = await this.handle(message, batch.topic, batch.partition);
-          if (outcome === 'abandoned') break;
-          resolveOffset(message.offset);
-          this.context.metrics.lag.set(
-            lagLabels,
-            Math.max(0, Number(batch.highWatermark) - Number(message.offset) - 1),
-          );
+        const { messages } = batch;
+        const done = messages.map(() => false);
+        let resolved = 0;
+        let abandoned = false;
+        const tasks = messages.map((message, index) =>
+          this.scheduler.push(this.context.orderByKey ? (message.key?.toString('utf8') ?? null) : null, async () => {
+            if (abandoned || !isRunning() || isStale() || this.context.stopping.aborted) {
+              abandoned = true;
+              return;
+            }
+            if ((await this.handle(message, batch.topic, batch.partition)) === 'abandoned') {
+              abandoned = true;
+              return;
+            }
+            done[index] = true;
+            // An offset is resolved once it and every one before it are done: a commit never
+            // skips a message still being handled.
+            while (resolved < messages.length && done[resolved]) {
+              const offset = (messages[resolved] as KafkaMessage).offset;
+              resolveOffset(offset);
+              this.context.metrics.lag.set(lagLabels, Math.max(0, Number(batch.highWatermark) - Number(offset) - 1));
+              resolved++;
+            }
+          }),
+        );
+        // Within the batch, offsets resolved so far are committed every commitIntervalMs.
+        await whileHeartbeating(Promise.all(tasks), async () => {
           await heartbeat();
           await commitOffsetsIfNecessary();
-        }
+        });
+        await commitOffsetsIfNecessary();
       },
     });
   }
@@ -166,4 +190,21 @@ export class KafkaSource implements Source {
       metrics.inFlight.dec({ consumer });
     }
   }
+}
+
+/**
+ * Waits for `work`, calling `beat` every second meanwhile: a heartbeat (a long batch must not
+ * look like a dead member of the group) and the commit of what is resolved.
+ */
+async function whileHeartbeating(work: Promise<unknown>, beat: () => Promise<void>): Promise<void> {
+  let finished = false;
+  const settled = work.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  while (!finished) {
+    await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+    if (!finished) await beat();
+  }
+  await work;
 }

@@ -90,7 +90,7 @@ export class EventProcessor {
         reportedOutOfOrder ||= result.outOfOrder;
         if (result.outcome === 'handled') endTimer();
         metrics.events.inc({ consumer, outcome: result.outcome });
-        await this.options.afterCommit?.(event, result.outcome);
+        await this.notifyAfterCommit(event, result.outcome);
         return result.outcome;
       } catch (error) {
         if (error instanceof OutOfOrderRetry) reportedOutOfOrder = true;
@@ -106,7 +106,7 @@ export class EventProcessor {
             const outcome = await this.deadLetterUntilDone(event, failures, handlerError.message, stopping);
             if (outcome !== 'abandoned') {
               metrics.events.inc({ consumer, outcome });
-              await this.options.afterCommit?.(event, outcome);
+              await this.notifyAfterCommit(event, outcome);
             }
             return outcome;
           }
@@ -214,6 +214,15 @@ export class EventProcessor {
     } finally {
       // A client whose connection failed is destroyed rather than handed out again.
       client.release(broken instanceof Error ? broken : undefined);
+    }
+  }
+
+  /** The afterCommit hook; its failure is logged, never taken for the event's (it is settled). */
+  private async notifyAfterCommit(event: OrchestronEvent, outcome: Outcome): Promise<void> {
+    try {
+      await this.options.afterCommit?.(event, outcome);
+    } catch (error) {
+      this.options.logger.error('afterCommit hook failed', this.context(event, { error: errorMessage(error) }));
     }
   }
 

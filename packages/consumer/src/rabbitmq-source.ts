@@ -90,11 +90,13 @@ export class RabbitMqSource implements Source {
     if (!drained)
       this.context.logger.warn('stop deadline reached with handlers in flight; their messages will be redelivered');
     await this.reconnecting;
+    // The session now (a reconnection may have replaced it); closing its channel forgets it.
+    const last = this.session;
+    this.session = null;
     // The channel first: its close follows its acks on the wire, and its CloseOk tells that the
     // broker has them. Closing the connection at once lost the last ack in a test.
-    await this.session?.channel.close().catch(() => undefined);
-    await this.session?.connection.close().catch(() => undefined);
-    this.session = null;
+    await last?.channel.close().catch(() => undefined);
+    await last?.connection.close().catch(() => undefined);
   }
 
   health(): SourceHealth {
@@ -197,6 +199,14 @@ export class RabbitMqSource implements Source {
     try {
       const outcome = await this.context.processor.process(event, this.context.stopping);
       if (outcome !== 'abandoned') settle(() => session.channel.ack(delivery));
+    } catch (error) {
+      // Not expected (the processor settles every event); handed back rather than lost.
+      this.context.logger.error('event processing failed; message requeued', {
+        consumer,
+        eventId: event.eventId,
+        error: errorMessage(error),
+      });
+      settle(() => session.channel.nack(delivery, false, true));
     } finally {
       metrics.inFlight.dec({ consumer });
     }

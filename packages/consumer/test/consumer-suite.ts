@@ -270,6 +270,23 @@ export function consumerSuite(makeHarness: () => BrokerHarness): void {
     for (const message of messages) expect(counts.get(message.id)).toBe(1);
   });
 
+  it('passes over a message that is not an Orchestron event, counting it, and goes on with the others', async () => {
+    const destination = await harness.prepare('foreign');
+    const registry = new Registry();
+    const name = `foreign-${harness.broker}`;
+    await destination.publishForeign('{"not":"a cloudevent"}');
+    const after = relayMessage({ destination: destination.name });
+    await destination.publish([after]);
+    await startConsumer({ name, source: destination.source, registry });
+    await eventually(async () => (await database.handledCounts()).get(after.id) === 1, {
+      timeoutMs: 30_000,
+      message: () => 'the event after the foreign message was not handled',
+    });
+    expect(
+      await metricValue(registry, 'orchestron_consumer_events_total', { consumer: name, outcome: 'undecodable' }),
+    ).toBe(1);
+  });
+
   it('is healthy while connected to the broker and the database', async () => {
     const destination = await harness.prepare('health');
     const consumer = await startConsumer({ name: `health-${harness.broker}`, source: destination.source });

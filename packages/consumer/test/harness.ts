@@ -24,6 +24,8 @@ export interface Destination {
   readonly deadLetter: string;
   /** Publishes through the relay's publisher for this broker; fails unless every message was confirmed. */
   publish(messages: readonly OutboundMessage[]): Promise<void>;
+  /** Publishes bytes without any CloudEvents attribute, as a foreign producer might. */
+  publishForeign(body: string): Promise<void>;
   /** Event ids of the messages in the dead-letter queue or topic. */
   readDeadLetters(expected: number): Promise<{ eventId: string; error: string }[]>;
 }
@@ -55,6 +57,13 @@ export function rabbitMqHarness(): BrokerHarness {
         deadLetter: `${name}.dead`,
         source: { broker: 'rabbitmq', url: amqpUrl(), queue: name, declare, prefetch: 50, lagIntervalMs: 200 },
         publish: (messages) => publishAll(publisher, messages),
+        async publishForeign(body) {
+          const conn = await amqp.connect(amqpUrl());
+          const ch = await conn.createConfirmChannel();
+          ch.publish(name, 'foreign', Buffer.from(body), { contentType: 'application/json' });
+          await ch.waitForConfirms();
+          await conn.close();
+        },
         async readDeadLetters(expected) {
           const conn = await amqp.connect(amqpUrl());
           const ch = await conn.createChannel();
@@ -105,6 +114,12 @@ export function kafkaHarness(): BrokerHarness {
           sessionTimeoutMs: 6_000,
         },
         publish: (messages) => publishAll(publisher, messages),
+        async publishForeign(body) {
+          const producer = kafka.producer();
+          await producer.connect();
+          await producer.send({ topic: name, acks: -1, messages: [{ key: 'foreign', value: body }] });
+          await producer.disconnect();
+        },
         async readDeadLetters(expected) {
           const reader = kafka.consumer({ groupId: `${name}-dead-reader`, maxWaitTimeInMs: 200 });
           const out: { eventId: string; error: string }[] = [];
