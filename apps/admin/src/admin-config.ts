@@ -30,6 +30,7 @@ export function adminSettings(config: OrchestronConfig): AdminSettings {
   return {
     rateLimit: config.admin.rate_limit,
     rateLimitBurst: config.admin.rate_limit_burst,
+    authFailureLimit: config.admin.auth_failure_limit,
     trustProxy: config.admin.trust_proxy,
     requireClientCertificate: config.admin.tls.ca_file !== '',
     keyRotationGraceMs: config.admin.key_rotation_grace,

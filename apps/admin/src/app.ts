@@ -29,6 +29,8 @@ import { adminRoutes } from './routes';
 export interface AdminSettings {
   rateLimit: number;
   rateLimitBurst: number;
+  /** admin.auth_failure_limit: failed authentications per client address and minute before 429s; 0: no limit. */
+  authFailureLimit?: number;
   trustProxy: boolean;
   /** Mutual TLS (admin.tls.ca_file): refuse requests without a verified client certificate. */
   requireClientCertificate?: boolean;
@@ -58,8 +60,6 @@ export interface AdminDependencies {
 
 /** Largest JSON body the admin API reads (selections of ids, key definitions). */
 const MAX_BODY_BYTES = 256 * 1024;
-/** Failed authentications per client address and minute before 429s. */
-const ADMIN_AUTH_FAILURE_LIMIT = 20;
 
 /**
  * The admin HTTP API. Every /v1 route comes from routes/index.ts and passes the same steps
@@ -95,7 +95,7 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
 
   // Guessing keys costs a client address its 401s: past the limit it gets 429 (valid keys
   // behind the same address are still served), as on ingest.
-  const authFailures = new AuthFailureLimiter(() => ({ limit: ADMIN_AUTH_FAILURE_LIMIT, windowMs: 60_000 }));
+  const authFailures = new AuthFailureLimiter(() => ({ limit: settings.authFailureLimit ?? 0, windowMs: 60_000 }));
   const authenticateKey = authenticate(deps.apiKeys, { required: false, failures: authFailures });
   const limit = limitRequests(() => ({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst }));
   const json = express.json({ limit: MAX_BODY_BYTES, type: 'application/json' });

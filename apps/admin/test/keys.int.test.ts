@@ -161,4 +161,19 @@ describe('rate limits', () => {
       await limited.stop();
     }
   });
+
+  it('answers 429 to an address that keeps presenting unknown keys, and still serves its valid ones', async () => {
+    const guarded = await AdminHarness.start('admin_auth_failures', { authFailureLimit: 2 });
+    try {
+      await guarded.createKey('honest', { roles: ['viewer'] });
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i += 1) {
+        statuses.push((await guarded.call('GET', '/v1/backlog', { as: 'secret:orc_guessed-key' })).status);
+      }
+      expect(statuses).toEqual([401, 401, 429, 429]);
+      expect((await guarded.call('GET', '/v1/backlog', { as: 'honest' })).status).toBe(200);
+    } finally {
+      await guarded.stop();
+    }
+  });
 });

@@ -118,6 +118,7 @@ export interface OrchestronConfig {
     address: string;
     rate_limit: number;
     rate_limit_burst: number;
+    auth_failure_limit: number;
     trust_proxy: boolean;
     key_rotation_grace: number;
     max_page_size: number;
@@ -541,6 +542,11 @@ export const schema = {
     },
     rate_limit_burst: {
       doc: 'Extra admin API requests a key may send above admin.rate_limit within one second.',
+      format: 'nat',
+      default: 20,
+    },
+    auth_failure_limit: {
+      doc: 'Failed authentications (unknown or revoked API key) allowed per client address and minute; further failures get 429 instead of 401, while valid keys from that address are still served. 0 turns it off.',
       format: 'nat',
       default: 20,
     },
