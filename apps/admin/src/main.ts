@@ -43,6 +43,7 @@ async function main(): Promise<void> {
           concurrency: config.replay.concurrency,
           pollInterval: config.replay.poll_interval,
           lease: config.replay.lease,
+          maxPending: config.replay.max_pending,
         })
       : undefined;
   const app = createAdminApp({

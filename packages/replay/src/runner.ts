@@ -20,6 +20,12 @@ export interface ReplayRunnerOptions {
   pollInterval: number;
   /** Lease of a claimed replay, renewed by every batch (ms). */
   lease: number;
+  /**
+   * A batch is enqueued only while fewer of the replay's rows than this wait for the relays
+   * (replay.max_pending): the replay follows the relays' pace when they are slower than its
+   * rate limit, and live events wait behind at most this many replayed rows.
+   */
+  maxPending: number;
   /** Consecutive failed batches after which a replay is marked failed. */
   maxFailures?: number;
   /** Called after each batch a runner completed, e.g. to count metrics. */
@@ -27,6 +33,9 @@ export interface ReplayRunnerOptions {
   /** Milliseconds since some origin; injectable for tests. */
   now?: () => number;
 }
+
+/** How often a replay waiting for the relays to catch up looks again. */
+const BACKLOG_POLL_MS = 100;
 
 /** A sleep that wake() cuts short. */
 class Pause {
@@ -54,8 +63,9 @@ class Pause {
 /**
  * Runs replay jobs: `concurrency` loops, each claiming one replay at a time (by lease, so
  * admin replicas never run one replay at once) and walking it batch by batch, paced to its
- * rate limit: a batch takes at most a second's worth of events, and the next starts no
- * earlier than the events walked so far allow. Each batch records its cursor in its own
+ * rate limit (a batch takes at most a second's worth of events, and the next starts no
+ * earlier than the events walked so far allow) and to the relays (no batch while
+ * `maxPending` of its rows still wait to be published). Each batch records its cursor in its own
  * transaction, so a replay resumes where it stopped after a restart or on another replica.
  * A cancel is seen at the next batch. Never throws out of its loops: a failed batch is
  * logged and retried with backoff, and after `maxFailures` in a row the replay is marked
@@ -130,6 +140,16 @@ export class ReplayRunner {
     while (!this.stopping) {
       let result: ReplayBatchResult;
       try {
+        const backlog = await store.hold(replay.id, this.id, lease);
+        if (!backlog.held) {
+          logger.info('replay no longer held here (cancelled, or taken over)', context);
+          return;
+        }
+        if (backlog.pending >= this.options.maxPending) {
+          // The relays are behind: wait for them rather than queue live events behind ours.
+          await pause.sleep(BACKLOG_POLL_MS);
+          continue;
+        }
         result = await store.runBatch(replay, this.id, cursor, take, lease);
         failures = 0;
       } catch (error) {
