@@ -18,7 +18,7 @@
 //
 // Run by hand, after a build (`npx tsc -b`), against loopback services only:
 //   node bench/replay.js
-//   REPLAY_EVENTS=100000 REPLAY_RATE=5000 LIVE_RATE=500 PHASE_SECONDS=20 node bench/replay.js
+//   REPLAY_EVENTS=100000 REPLAY_RATE=5000 LIVE_RATE=500 PHASE_SECONDS=20 MAX_PENDING=250 node bench/replay.js
 // Bounded: the replay phase ends after MAX_SECONDS (default 180) whatever happens.
 'use strict';
 
@@ -37,7 +37,7 @@ const PHASE_SECONDS = Number(process.env.PHASE_SECONDS ?? 20);
 const DRAIN_EVENTS = Number(process.env.DRAIN_EVENTS ?? 50_000);
 const MAX_SECONDS = Number(process.env.MAX_SECONDS ?? 180);
 /** replay.max_pending: the replay's rows that may wait for the relay at once. */
-const MAX_PENDING = Number(process.env.MAX_PENDING ?? 1_000);
+const MAX_PENDING = Number(process.env.MAX_PENDING ?? 250);
 const TICK_MS = 50;
 
 async function main() {

@@ -468,7 +468,7 @@ export const schema = {
     max_pending: {
       doc: 'A replay enqueues its next batch only while fewer of its outbox rows than this wait for the relays: it goes no faster than they publish, and live events wait behind at most this many replayed rows. At least 1.',
       format: 'nat',
-      default: 1000,
+      default: 250,
     },
   },
   relay: {

@@ -137,6 +137,7 @@ export class ReplayRunner {
     let cursor = replay.cursor;
     let walked = 0;
     let failures = 0;
+    let asked = take;
     while (!this.stopping) {
       let result: ReplayBatchResult;
       try {
@@ -150,7 +151,9 @@ export class ReplayRunner {
           await pause.sleep(BACKLOG_POLL_MS);
           continue;
         }
-        result = await store.runBatch(replay, this.id, cursor, take, lease);
+        // No more than the room left, so that at most maxPending rows ever wait.
+        asked = Math.min(take, this.options.maxPending - backlog.pending);
+        result = await store.runBatch(replay, this.id, cursor, asked, lease);
         failures = 0;
       } catch (error) {
         failures += 1;
@@ -170,7 +173,7 @@ export class ReplayRunner {
       this.options.onBatch?.(replay, result);
       cursor = result.cursor;
       walked += result.matched;
-      if (result.matched < take) {
+      if (result.matched < asked) {
         await this.settle(replay, { status: 'completed' });
         return;
       }
