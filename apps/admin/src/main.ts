@@ -15,6 +15,7 @@ import {
 import { createReplayStore, ReplayRunner } from '@orchestron/replay';
 import { adminConfigApplier, ADMIN_RELOADABLE_KEYS, ADMIN_UNUSED_KEYS, adminSettings } from './admin-config';
 import { createAdminApp } from './app';
+import { replayMetrics } from './replay-metrics';
 
 /** How long shutdown waits for requests in flight (bulk dead-letter actions run in short batches). */
 const SHUTDOWN_TIMEOUT_MS = 30_000;
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
           pollInterval: config.replay.poll_interval,
           lease: config.replay.lease,
           maxPending: config.replay.max_pending,
+          onBatch: replayMetrics(registry),
         })
       : undefined;
   const app = createAdminApp({

@@ -24,6 +24,8 @@ beforeAll(async () => {
   await harness.createKey('shop-operator', { roles: ['operator'], sources: ['shop-*'] });
   await harness.createKey('crm-viewer', { roles: ['viewer'], sources: ['crm'] });
   await harness.createKey('viewer', { roles: ['viewer'] });
+  // The keys are known at once, not after the cache's next refresh.
+  await harness.apiKeys.refresh();
   runner = new ReplayRunner({
     store: createReplayStore(harness.db),
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
