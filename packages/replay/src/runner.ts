@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ReplayBatchResult, ReplayRecord } from '@orchestron/db';
+import { isConnectionError, type ReplayBatchResult, type ReplayRecord } from '@orchestron/db';
 import type { ReplayStore } from './store';
 
 /** The two or three logger methods the runner uses (winston's Logger has them). */
@@ -68,8 +68,8 @@ class Pause {
  * `maxPending` of its rows still wait to be published). Each batch records its cursor in its own
  * transaction, so a replay resumes where it stopped after a restart or on another replica.
  * A cancel is seen at the next batch. Never throws out of its loops: a failed batch is
- * logged and retried with backoff, and after `maxFailures` in a row the replay is marked
- * failed with the error.
+ * logged and retried with backoff, and after `maxFailures` in a row (not counting an
+ * unreachable database) the replay is marked failed with the error.
  */
 export class ReplayRunner {
   readonly id = `runner-${randomUUID()}`;
@@ -156,14 +156,15 @@ export class ReplayRunner {
         result = await store.runBatch(replay, this.id, cursor, asked, lease);
         failures = 0;
       } catch (error) {
-        failures += 1;
+        // An unreachable database is no fault of the replay: wait for it without giving up.
+        if (!isConnectionError(error)) failures += 1;
         const message = (error as Error).message;
         logger.warn('replay batch failed', { ...context, error: message, failures });
         if (failures >= this.maxFailures) {
           await this.settle(replay, { status: 'failed', error: message });
           return;
         }
-        await pause.sleep(Math.min(30_000, 250 * 2 ** failures));
+        await pause.sleep(Math.min(30_000, 250 * 2 ** Math.max(1, failures)));
         continue;
       }
       if (!result.held) {
