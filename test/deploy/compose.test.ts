@@ -34,7 +34,7 @@ const compose = parse(read('docker-compose.yml'), { merge: true }) as {
   volumes: Record<string, unknown>;
 };
 const services = compose.services;
-const APP_SERVICES = { migrate: 'cli', ingest: 'ingest', relay: 'relay' } as const;
+const APP_SERVICES = { migrate: 'cli', ingest: 'ingest', relay: 'relay', admin: 'admin' } as const;
 
 // ---------------------------------------------------------------------------------------------
 // The Dockerfile, as stages of instructions (continuation lines joined)
@@ -96,7 +96,7 @@ function contextCopies(): string[] {
 describe('docker-compose.yml', () => {
   it('runs the stack by default and Prometheus and Grafana only in the monitoring profile', () => {
     const byDefault = Object.keys(services).filter((name) => !services[name]?.profiles);
-    expect(byDefault.sort()).toEqual(['ingest', 'kafka', 'migrate', 'postgres', 'rabbitmq', 'relay']);
+    expect(byDefault.sort()).toEqual(['admin', 'ingest', 'kafka', 'migrate', 'postgres', 'rabbitmq', 'relay']);
     expect(services.prometheus?.profiles).toEqual(['monitoring']);
     expect(services.grafana?.profiles).toEqual(['monitoring']);
   });
@@ -117,7 +117,7 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('runs two relay replicas and publishes only the ingest API and the monitoring UIs', () => {
+  it('runs two relay replicas and publishes only the ingest and admin APIs and the monitoring UIs', () => {
     expect(services.relay?.deploy?.replicas).toBe(2);
     const published = Object.fromEntries(
       Object.entries(services)
@@ -126,6 +126,7 @@ describe('docker-compose.yml', () => {
     );
     expect(published).toEqual({
       ingest: ['8080:8080'],
+      admin: ['8081:8081'],
       rabbitmq: ['15672:15672'],
       prometheus: ['9090:9090'],
       grafana: ['3000:3000'],
@@ -138,7 +139,7 @@ describe('docker-compose.yml', () => {
       expect({ name, hasCommand: test.length >= 2 }).toEqual({ name, hasCommand: true });
       expect(test[0]).toMatch(/^CMD(-SHELL)?$/);
     }
-    for (const app of ['ingest', 'relay']) {
+    for (const app of ['ingest', 'relay', 'admin']) {
       expect({ app, healthcheck: ops(stage(`app-${app}`), 'HEALTHCHECK').length }).toEqual({ app, healthcheck: 1 });
     }
   });
@@ -189,7 +190,7 @@ describe('Dockerfile', () => {
   it('takes APP before the first stage and ends in the stage of that app', () => {
     expect(globalArgs).toContain('APP=ingest');
     expect(stages[stages.length - 1]?.from).toBe('app-${APP}');
-    for (const app of ['ingest', 'relay', 'cli']) expect(stage(`app-${app}`)).toBeDefined();
+    for (const app of ['ingest', 'relay', 'admin', 'cli']) expect(stage(`app-${app}`)).toBeDefined();
   });
 
   it('builds on node:22-alpine and deploys the app with production dependencies only', () => {
@@ -204,13 +205,15 @@ describe('Dockerfile', () => {
   });
 
   it('runs every app as the non-root user node', () => {
-    for (const app of ['ingest', 'relay', 'cli']) {
+    for (const app of ['ingest', 'relay', 'admin', 'cli']) {
       expect({ app, user: inherited(`app-${app}`, 'USER')[0] }).toEqual({ app, user: 'node' });
     }
   });
 
-  it('exposes and probes the default ports of ingest and relay', () => {
+  it('exposes and probes the default ports of ingest, relay and admin', () => {
     expect(ops(stage('app-ingest'), 'EXPOSE')).toEqual(['8080']);
+    expect(ops(stage('app-admin'), 'EXPOSE')).toEqual(['8081']);
+    expect(ops(stage('app-admin'), 'HEALTHCHECK')[0]).toMatch(/"ORCHESTRON_ADMIN_ADDRESS", "8081"/);
     expect(ops(stage('app-relay'), 'EXPOSE')).toEqual(['9091']);
     expect(ops(stage('app-ingest'), 'HEALTHCHECK')[0]).toMatch(/"ORCHESTRON_API_ADDRESS", "8080"/);
     expect(ops(stage('app-relay'), 'HEALTHCHECK')[0]).toMatch(/"ORCHESTRON_RELAY_ADDRESS", "9091"/);

@@ -18,23 +18,33 @@ import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernete
 import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 import { configKeys, loadConfig, parseListenAddress, type OrchestronConfig } from '@orchestron/config';
-import { createLogger, createRegistry, ingestMetrics, relayMetrics, startOpsServer } from '@orchestron/observability';
+import {
+  createLogger,
+  createRegistry,
+  httpMetrics,
+  ingestMetrics,
+  relayMetrics,
+  startOpsServer,
+} from '@orchestron/observability';
+import { createAdminApp } from '../../apps/admin/src/app';
 import { createIngestApp } from '../../apps/ingest/src/app';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const k8sRoot = path.join(repoRoot, 'deploy/k8s');
-const APPS = ['ingest', 'relay', 'migrate'] as const;
+const APPS = ['ingest', 'relay', 'admin', 'migrate'] as const;
 type App = (typeof APPS)[number];
 const NAMESPACE = 'orchestron';
 const IMAGES: Record<App, string> = {
   ingest: 'orchestron/ingest',
   relay: 'orchestron/relay',
+  admin: 'orchestron/admin',
   migrate: 'orchestron/cli',
 };
 /** Where each long-running app serves /health, /ready and /metrics. */
 const LISTEN_KEY: Partial<Record<App, (config: OrchestronConfig) => string>> = {
   ingest: (config) => config.api.address,
   relay: (config) => config.relay.address,
+  admin: (config) => config.admin.address,
 };
 /** Environment variables the manifests may set that are not configuration keys. */
 const NON_CONFIG_ENV = new Set(['ORCHESTRON_CONFIG', 'NODE_OPTIONS']);
@@ -326,9 +336,10 @@ describe('kustomizations', () => {
       expect(existsSync(target) ? resource : `${resource} (missing)`).toBe(resource);
       if (statSync(target).isDirectory()) expect(existsSync(path.join(target, 'kustomization.yaml'))).toBe(true);
     }
-    // The shared namespace comes along, so the app applies on an empty cluster.
+    // Ingest, relay and migrate bring the shared namespace along, so each applies on an empty
+    // cluster; admin follows DESIGN.md's rule that no app folder includes it.
     expect(manifestsOf(app).some((m) => m.object.kind === 'Namespace' && m.object.metadata.name === NAMESPACE)).toBe(
-      true,
+      app !== 'admin',
     );
   });
 
@@ -526,8 +537,8 @@ describe('configuration', () => {
   });
 });
 
-describe('long-running apps (ingest, relay)', () => {
-  const SERVED = ['ingest', 'relay'] as const;
+describe('long-running apps (ingest, relay, admin)', () => {
+  const SERVED = ['ingest', 'relay', 'admin'] as const;
 
   function containerOf(app: (typeof SERVED)[number]): Container {
     const containers = podTemplateOf(workloadOf(app)).spec.containers;
@@ -660,7 +671,7 @@ describe('migrate Job', () => {
 });
 
 describe('the apps serve the probed paths', () => {
-  const probedPaths = (app: 'ingest' | 'relay'): string[] => {
+  const probedPaths = (app: 'ingest' | 'relay' | 'admin'): string[] => {
     const container = podTemplateOf(workloadOf(app)).spec.containers[0]!;
     return [container.startupProbe, container.livenessProbe, container.readinessProbe].map((p) => p!.httpGet!.path!);
   };
@@ -714,6 +725,28 @@ describe('the apps serve the probed paths', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       for (const probePath of [...probedPaths('ingest'), '/metrics']) {
+        expect({ probePath, status: await statusOf(server, probePath) }).toEqual({ probePath, status: 200 });
+      }
+    } finally {
+      await close(server);
+    }
+  });
+
+  it('admin: its HTTP app answers every probe path (and /metrics) with 200', async () => {
+    const registry = createRegistry('admin');
+    // Only what the probe routes touch is real: a database that answers, and the metrics.
+    const app = createAdminApp({
+      db: { raw: async () => ({ rows: [{ '?column?': 1 }] }) },
+      apiKeys: {},
+      logger: createLogger({ service: 'admin', silent: true }),
+      registry,
+      metrics: httpMetrics(registry),
+      settings: { rateLimit: 0, rateLimitBurst: 0, trustProxy: false, keyRotationGraceMs: 0, maxPageSize: 10 },
+    } as never);
+    const server = http.createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      for (const probePath of [...probedPaths('admin'), '/metrics']) {
         expect({ probePath, status: await statusOf(server, probePath) }).toEqual({ probePath, status: 200 });
       }
     } finally {

@@ -14,8 +14,16 @@ export const ADMIN_UNUSED_KEYS = [
   'schemas',
   'routing',
   'broker',
-  'outbox',
   'retention',
+  'outbox.process_interval',
+  'outbox.batch_size',
+  'outbox.concurrency',
+  'outbox.retry_base_delay',
+  'outbox.retry_max_delay',
+  'outbox.broker_backoff_max',
+  'outbox.stats_interval',
+  'outbox.ordering',
+  'outbox.dead_letter_policy',
 ] as const;
 
 export function adminSettings(config: OrchestronConfig): AdminSettings {

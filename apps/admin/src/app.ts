@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import type { Registry } from 'prom-client';
-import { insertAuditEntry, isConnectionError, isUnrestricted, ping, type PayloadCipher } from '@orchestron/db';
+import { insertAuditEntry, isConnectionError, ping, type PayloadCipher } from '@orchestron/db';
 import {
   answerNoRoute,
   apiKeyOf,
@@ -19,7 +19,7 @@ import {
 } from '@orchestron/http';
 import { errorFields, runChecks, type HealthCheck, type HttpMetrics, type Logger } from '@orchestron/observability';
 import { expressPath, type AdminRoute } from './access/route-table';
-import { rolesGrant, UNSCOPED_PERMISSIONS } from './access/roles';
+import { refusalReason } from './access/authorize';
 import { scopeOf } from './access/scope';
 import { openApiDocument } from './openapi/document';
 import { RequestBodies, requestBodyPointer } from './request-body';
@@ -93,6 +93,8 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
   const authenticateKey = authenticate(deps.apiKeys, { required: false });
   const limit = limitRequests(() => ({ ratePerSecond: settings.rateLimit, burst: settings.rateLimitBurst }));
   const json = express.json({ limit: MAX_BODY_BYTES, type: 'application/json' });
+  const readJson = (req: Request, res: Response) =>
+    new Promise<void>((resolve, reject) => json(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
   for (const route of routes) {
     app[route.method](
       expressPath(route.path),
@@ -103,23 +105,15 @@ export function createAdminApp(deps: AdminDependencies): express.Express {
         const key = apiKeyOf(res);
         if (route.permission !== 'public') {
           if (!key) throw unauthorized();
-          if (!rolesGrant(key.roles, route.permission)) {
-            await refuse(deps, route, req, res, `lacks the permission ${route.permission}`);
-          }
-          if (UNSCOPED_PERMISSIONS.includes(route.permission) && !isUnrestricted(scopeOf(key))) {
-            await refuse(
-              deps,
-              route,
-              req,
-              res,
-              `is limited to some sources or types, and ${route.permission} needs a key that is not`,
-            );
+          const lacks = refusalReason(route, key);
+          if (lacks) {
+            // The audit entry of a refused change records what was asked for, when it can be read.
+            if (route.auditAction && route.operation.requestBody) await readJson(req, res).catch(() => undefined);
+            await refuse(deps, route, req, res, lacks);
           }
         }
         if (route.operation.requestBody) {
-          await new Promise<void>((resolve, reject) =>
-            json(req, res, (error?: unknown) => (error ? reject(error) : resolve())),
-          );
+          await readJson(req, res);
           if (req.body === undefined && hasBody(req)) {
             throw new Problem(
               415,

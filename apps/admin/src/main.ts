@@ -17,9 +17,6 @@ import { adminConfigApplier, ADMIN_RELOADABLE_KEYS, ADMIN_UNUSED_KEYS, adminSett
 import { createAdminApp } from './app';
 import { replayMetrics } from './replay-metrics';
 
-/** How long shutdown waits for requests in flight (bulk dead-letter actions run in short batches). */
-const SHUTDOWN_TIMEOUT_MS = 30_000;
-
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const config = loadConfig({ argv });
@@ -91,7 +88,8 @@ async function main(): Promise<void> {
 
   stopOnSignals({
     logger,
-    timeoutMs: SHUTDOWN_TIMEOUT_MS,
+    // Requests in flight finish within it (bulk dead-letter actions run in short batches).
+    timeoutMs: config.outbox.shutdown_timeout,
     stop: async () => {
       // Stop accepting; requests in flight finish (each batch's transaction commits or rolls back).
       await new Promise<void>((resolve) => {
@@ -99,7 +97,7 @@ async function main(): Promise<void> {
         server.closeIdleConnections();
       });
       // The batches in flight commit; the replays held are given back and resume at once elsewhere.
-      await replayRunner?.stop(SHUTDOWN_TIMEOUT_MS / 2);
+      await replayRunner?.stop(config.outbox.shutdown_timeout / 2);
       await reloader.stop();
       lagMonitor.stop();
       await apiKeys.stop();

@@ -11,11 +11,23 @@ import { AdminHarness } from './harness';
  */
 
 let harness: AdminHarness;
+let created = 0;
 
 /** A request each route can be called with; a route without one fails the matrix. */
 const EXAMPLES: Record<string, () => { url: string; body?: unknown }> = {
   'get /v1/backlog': () => ({ url: '/v1/backlog' }),
   'get /v1/openapi.json': () => ({ url: '/v1/openapi.json' }),
+  'get /v1/events': () => ({ url: '/v1/events?limit=5' }),
+  'get /v1/events/{id}': () => ({ url: '/v1/events/00000000-0000-7000-8000-000000000000' }),
+  'get /v1/dead-letters': () => ({ url: '/v1/dead-letters' }),
+  'get /v1/dead-letters/{id}': () => ({ url: '/v1/dead-letters/1' }),
+  'post /v1/dead-letters/replay': () => ({ url: '/v1/dead-letters/replay', body: { ids: [1], dry_run: true } }),
+  'post /v1/dead-letters/discard': () => ({ url: '/v1/dead-letters/discard', body: { ids: [1], dry_run: true } }),
+  'get /v1/keys': () => ({ url: '/v1/keys' }),
+  'post /v1/keys': () => ({ url: '/v1/keys', body: { name: `made-${++created}`, roles: ['viewer'] } }),
+  'post /v1/keys/{name}/revoke': () => ({ url: '/v1/keys/no-such-key/revoke' }),
+  'post /v1/keys/{name}/rotate': () => ({ url: '/v1/keys/no-such-key/rotate' }),
+  'get /v1/audit': () => ({ url: '/v1/audit' }),
   'post /v1/replays': () => ({ url: '/v1/replays', body: { filter: { since: '1h' }, dry_run: true } }),
   'get /v1/replays': () => ({ url: '/v1/replays' }),
   'get /v1/replays/{id}': () => ({ url: '/v1/replays/0193a0b0-0000-7000-8000-000000000001' }),

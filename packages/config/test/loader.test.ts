@@ -139,6 +139,25 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses an admin address on the port of the ingest address, and admin TLS files without their pair', () => {
+    const problems = problemsOf(() =>
+      loadConfig({
+        env: {
+          ORCHESTRON_API_ADDRESS: ':9000',
+          ORCHESTRON_ADMIN_ADDRESS: '127.0.0.1:9000',
+          ORCHESTRON_ADMIN_TLS_CA_FILE: '/nonexistent/ca.pem',
+        },
+      }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        "admin.address: port 9000 is api.address's; the admin API never shares a port with ingest",
+        'admin.tls.ca_file: client certificates need HTTPS; set admin.tls.cert_file and admin.tls.key_file',
+      ]),
+    );
+    expect(loadConfig({ env: {} }).admin).toMatchObject({ address: ':8081', key_rotation_grace: 86_400_000 });
+  });
+
   it('names an environment variable for every key', () => {
     const keys = configKeys();
     expect(keys.length).toBeGreaterThan(30);

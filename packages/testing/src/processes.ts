@@ -41,12 +41,16 @@ export interface StartOptions {
  * defaults set here (e.g. ORCHESTRON_LOG_LEVEL, so the config file decides).
  */
 export async function startApp(
-  name: 'ingest' | 'relay',
+  name: 'ingest' | 'relay' | 'admin',
   env: Record<string, string | undefined>,
   options: StartOptions = {},
 ): Promise<AppProcess> {
   const port = await freePort();
-  const addressKey = name === 'ingest' ? 'ORCHESTRON_API_ADDRESS' : 'ORCHESTRON_RELAY_ADDRESS';
+  const addressKey = {
+    ingest: 'ORCHESTRON_API_ADDRESS',
+    relay: 'ORCHESTRON_RELAY_ADDRESS',
+    admin: 'ORCHESTRON_ADMIN_ADDRESS',
+  }[name];
   const child = spawn(process.execPath, [path.join(REPO_ROOT, 'apps', name, 'dist', 'main.js')], {
     cwd: REPO_ROOT,
     env: {

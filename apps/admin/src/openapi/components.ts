@@ -25,6 +25,42 @@ const problem = {
   additionalProperties: false,
 };
 
+const deadLetterProperties = {
+  id: integer,
+  status: { type: 'string', enum: ['dead', 'replayed', 'discarded'] },
+  event_id: { type: 'string', format: 'uuid' },
+  type: text,
+  source: text,
+  broker: text,
+  destination: text,
+  routing_key: text,
+  partition_key: nullable(text),
+  error: text,
+  attempts: integer,
+  first_attempt_at: nullable(dateTime),
+  last_attempt_at: dateTime,
+  dead_lettered_at: dateTime,
+  outbox_id: integer,
+  replayed_at: nullable(dateTime),
+  replayed_outbox_id: nullable(integer),
+  discarded_at: nullable(dateTime),
+};
+
+const apiKeyProperties = {
+  name: text,
+  prefix: { type: 'string', description: 'The first characters of the secret, to tell keys apart.' },
+  roles: { type: 'array', items: text },
+  sources: { type: 'array', items: text },
+  types: { type: 'array', items: text },
+  created_at: dateTime,
+  revoked_at: nullable(dateTime),
+  last_used_at: nullable(dateTime),
+  previous_secret_expires_at: {
+    ...nullable(dateTime),
+    description: 'After a rotation: until when the old secret still works.',
+  },
+};
+
 const problemResponse = (description: string) => ({
   description,
   content: { 'application/problem+json': { schema: ref('Problem') } },
@@ -125,41 +161,14 @@ export const components = {
       dead: integer,
       destinations: { type: 'array', items: ref('DestinationBacklog') },
     }),
-    DeadLetter: strictObject({
-      id: integer,
-      status: { type: 'string', enum: ['dead', 'replayed', 'discarded'] },
-      event_id: { type: 'string', format: 'uuid' },
-      type: text,
-      source: text,
-      broker: text,
-      destination: text,
-      routing_key: text,
-      partition_key: nullable(text),
-      error: text,
-      attempts: integer,
-      first_attempt_at: nullable(dateTime),
-      last_attempt_at: dateTime,
-      dead_lettered_at: dateTime,
-      outbox_id: integer,
-      replayed_at: nullable(dateTime),
-      replayed_outbox_id: nullable(integer),
-      discarded_at: nullable(dateTime),
+    DeadLetter: strictObject(deadLetterProperties),
+    DeadLetterDetail: strictObject({
+      ...deadLetterProperties,
+      received_at: dateTime,
+      headers: { type: 'object', additionalProperties: text },
+      payload: { description: 'The event data; null when encrypted at rest and not readable here.' },
+      payload_encrypted: { type: 'boolean' },
     }),
-    DeadLetterDetail: {
-      allOf: [
-        ref('DeadLetter'),
-        {
-          type: 'object',
-          properties: {
-            received_at: dateTime,
-            headers: { type: 'object', additionalProperties: text },
-            payload: { description: 'The event data; null when encrypted at rest.' },
-            payload_encrypted: { type: 'boolean' },
-          },
-          required: ['received_at', 'headers', 'payload', 'payload_encrypted'],
-        },
-      ],
-    },
     DeadLetterFilter: {
       type: 'object',
       description: 'Every field given must match (as `orchestron dlq` filters).',
@@ -213,31 +222,12 @@ export const components = {
       required: ['dry_run', 'count', 'items'],
       additionalProperties: false,
     },
-    ApiKey: strictObject({
-      name: text,
-      prefix: { type: 'string', description: 'The first characters of the secret, to tell keys apart.' },
-      roles: { type: 'array', items: text },
-      sources: { type: 'array', items: text },
-      types: { type: 'array', items: text },
-      created_at: dateTime,
-      revoked_at: nullable(dateTime),
-      last_used_at: nullable(dateTime),
-      previous_secret_expires_at: {
-        ...nullable(dateTime),
-        description: 'After a rotation: until when the old secret still works.',
-      },
-    }),
+    ApiKey: strictObject(apiKeyProperties),
     ApiKeyList: strictObject({ items: { type: 'array', items: ref('ApiKey') } }),
-    ApiKeyWithSecret: {
-      allOf: [
-        ref('ApiKey'),
-        {
-          type: 'object',
-          properties: { key: { type: 'string', description: 'The secret. Shown once: only its hash is stored.' } },
-          required: ['key'],
-        },
-      ],
-    },
+    ApiKeyWithSecret: strictObject({
+      ...apiKeyProperties,
+      key: { type: 'string', description: 'The secret. Shown once: only its hash is stored.' },
+    }),
     AuditEntry: strictObject(
       {
         id: integer,

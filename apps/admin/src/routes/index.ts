@@ -4,7 +4,11 @@ import type { ApiKeyCache } from '@orchestron/http';
 import type { AdminRoute } from '../access/route-table';
 import type { AdminSettings } from '../app';
 import { openApiDocument } from '../openapi/document';
+import { auditRoutes } from './audit';
 import { backlogRoutes } from './backlog';
+import { deadLetterRoutes } from './dead-letters';
+import { eventRoutes } from './events';
+import { keyRoutes } from './keys';
 import { openApiRoute } from './openapi';
 import { replayRoutes } from './replays';
 
@@ -24,7 +28,14 @@ export interface RouteDependencies {
  * route, openapi/document.ts documents it.
  */
 export function adminRoutes(deps: RouteDependencies): AdminRoute[] {
-  const routes: AdminRoute[] = [...backlogRoutes(deps), ...replayRoutes(deps)];
+  const routes: AdminRoute[] = [
+    ...eventRoutes(deps),
+    ...backlogRoutes(deps),
+    ...deadLetterRoutes(deps),
+    ...keyRoutes(deps),
+    ...auditRoutes(deps),
+    ...replayRoutes(deps),
+  ];
   let document: Record<string, unknown> | undefined;
   routes.push(openApiRoute(() => (document ??= openApiDocument(routes))));
   return routes;
