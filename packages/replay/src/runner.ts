@@ -64,7 +64,7 @@ class Pause {
  * Runs replay jobs: `concurrency` loops, each claiming one replay at a time (by lease, so
  * admin replicas never run one replay at once) and walking it batch by batch, paced to its
  * rate limit (a batch takes at most a second's worth of events, and the next starts no
- * earlier than the events walked so far allow) and to the relays (no batch while
+ * earlier than its events allow at that rate; waiting earns no burst) and to the relays (no batch while
  * `maxPending` of its rows still wait to be published). Each batch records its cursor in its own
  * transaction, so a replay resumes where it stopped after a restart or on another replica.
  * A cancel is seen at the next batch. Never throws out of its loops: a failed batch is
@@ -133,9 +133,11 @@ export class ReplayRunner {
     const context = { replay_id: replay.id, runner: this.id };
     logger.info('replay claimed', { ...context, cursor: replay.cursor, matched: replay.matched, total: replay.total });
     const take = Math.max(1, Math.min(this.options.batchSize, replay.rateLimit));
-    const started = this.now();
+    // When the next batch may start: each batch's events push it on by their share of a
+    // second, counted from when the batch started or the schedule, whichever is later, so
+    // time spent waiting (for the relays, or after a failure) earns no burst afterwards.
+    let nextAt = this.now();
     let cursor = replay.cursor;
-    let walked = 0;
     let failures = 0;
     let asked = take;
     while (!this.stopping) {
@@ -153,6 +155,7 @@ export class ReplayRunner {
         }
         // No more than the room left, so that at most maxPending rows ever wait.
         asked = Math.min(take, this.options.maxPending - backlog.pending);
+        nextAt = Math.max(nextAt, this.now());
         result = await store.runBatch(replay, this.id, cursor, asked, lease);
         failures = 0;
       } catch (error) {
@@ -173,13 +176,13 @@ export class ReplayRunner {
       }
       this.options.onBatch?.(replay, result);
       cursor = result.cursor;
-      walked += result.matched;
+      nextAt += (result.matched * 1000) / replay.rateLimit;
       if (result.matched < asked) {
         await this.settle(replay, { status: 'completed' });
         return;
       }
-      // Paced: `walked` events may have gone by now at the latest; a stop cuts the wait short.
-      const wait = started + (walked * 1000) / replay.rateLimit - this.now();
+      // Paced to the rate limit; a stop cuts the wait short.
+      const wait = nextAt - this.now();
       if (wait > 0) await pause.sleep(wait);
     }
     try {
