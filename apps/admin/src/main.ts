@@ -15,6 +15,7 @@ import {
 import { createReplayStore, ReplayRunner } from '@orchestron/replay';
 import { adminConfigApplier, ADMIN_RELOADABLE_KEYS, ADMIN_UNUSED_KEYS, adminSettings } from './admin-config';
 import { createAdminApp } from './app';
+import { replayMetrics } from './replay-metrics';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
           concurrency: config.replay.concurrency,
           pollInterval: config.replay.poll_interval,
           lease: config.replay.lease,
+          maxPending: config.replay.max_pending,
+          onBatch: replayMetrics(registry),
         })
       : undefined;
   const app = createAdminApp({

@@ -24,6 +24,8 @@ beforeAll(async () => {
   await harness.createKey('shop-operator', { roles: ['operator'], sources: ['shop-*'] });
   await harness.createKey('crm-viewer', { roles: ['viewer'], sources: ['crm'] });
   await harness.createKey('viewer', { roles: ['viewer'] });
+  // The keys are known at once, not after the cache's next refresh.
+  await harness.apiKeys.refresh();
   runner = new ReplayRunner({
     store: createReplayStore(harness.db),
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
@@ -31,6 +33,8 @@ beforeAll(async () => {
     concurrency: 1,
     pollInterval: 50,
     lease: 30_000,
+    // No relay publishes here: the replayed rows stay pending, so this bound must not hold a replay back.
+    maxPending: 1_000_000,
   });
   runner.start();
 });

@@ -220,6 +220,7 @@ function checkConsistency(config: OrchestronConfig): string[] {
   }
   if (config.replay.poll_interval < 10) problems.push('replay.poll_interval: must be at least 10ms');
   if (config.replay.lease < 1000) problems.push('replay.lease: must be at least 1s');
+  if (config.replay.max_pending < 1) problems.push('replay.max_pending: must be at least 1');
   if (config.database.max_connections < 1) problems.push('database.max_connections: must be at least 1');
   if (config.broker.type === 'kafka' && config.broker.kafka.brokers.length === 0) {
     problems.push('broker.kafka.brokers: at least one broker is needed when broker.type is kafka');

@@ -140,6 +140,7 @@ export interface OrchestronConfig {
     concurrency: number;
     poll_interval: number;
     lease: number;
+    max_pending: number;
   };
   schemas: {
     directory: string;
@@ -520,6 +521,11 @@ export const schema = {
       doc: 'How long a runner holds a replay without finishing a batch before another may take it over (a runner that died). Each batch renews it. At least 1s.',
       format: 'duration-ms',
       default: '30s',
+    },
+    max_pending: {
+      doc: 'A replay enqueues its next batch only while fewer of its outbox rows than this wait for the relays: it goes no faster than they publish, and live events wait behind at most this many replayed rows. At least 1.',
+      format: 'nat',
+      default: 250,
     },
   },
   relay: {

@@ -47,3 +47,4 @@ export * from './enqueue-replay-batch';
 export * from './finish-replay';
 export * from './release-replay';
 export * from './cancel-replay';
+export * from './hold-replay';

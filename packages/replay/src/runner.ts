@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ReplayBatchResult, ReplayRecord } from '@orchestron/db';
+import { isConnectionError, type ReplayBatchResult, type ReplayRecord } from '@orchestron/db';
 import type { ReplayStore } from './store';
 
 /** The two or three logger methods the runner uses (winston's Logger has them). */
@@ -20,6 +20,12 @@ export interface ReplayRunnerOptions {
   pollInterval: number;
   /** Lease of a claimed replay, renewed by every batch (ms). */
   lease: number;
+  /**
+   * A batch is enqueued only while fewer of the replay's rows than this wait for the relays
+   * (replay.max_pending): the replay follows the relays' pace when they are slower than its
+   * rate limit, and live events wait behind at most this many replayed rows.
+   */
+  maxPending: number;
   /** Consecutive failed batches after which a replay is marked failed. */
   maxFailures?: number;
   /** Called after each batch a runner completed, e.g. to count metrics. */
@@ -27,6 +33,9 @@ export interface ReplayRunnerOptions {
   /** Milliseconds since some origin; injectable for tests. */
   now?: () => number;
 }
+
+/** How often a replay waiting for the relays to catch up looks again. */
+const BACKLOG_POLL_MS = 100;
 
 /** A sleep that wake() cuts short. */
 class Pause {
@@ -54,12 +63,13 @@ class Pause {
 /**
  * Runs replay jobs: `concurrency` loops, each claiming one replay at a time (by lease, so
  * admin replicas never run one replay at once) and walking it batch by batch, paced to its
- * rate limit: a batch takes at most a second's worth of events, and the next starts no
- * earlier than the events walked so far allow. Each batch records its cursor in its own
+ * rate limit (a batch takes at most a second's worth of events, and the next starts no
+ * earlier than its events allow at that rate; waiting earns no burst) and to the relays (no batch while
+ * `maxPending` of its rows still wait to be published). Each batch records its cursor in its own
  * transaction, so a replay resumes where it stopped after a restart or on another replica.
  * A cancel is seen at the next batch. Never throws out of its loops: a failed batch is
- * logged and retried with backoff, and after `maxFailures` in a row the replay is marked
- * failed with the error.
+ * logged and retried with backoff, and after `maxFailures` in a row (not counting an
+ * unreachable database) the replay is marked failed with the error.
  */
 export class ReplayRunner {
   readonly id = `runner-${randomUUID()}`;
@@ -123,24 +133,41 @@ export class ReplayRunner {
     const context = { replay_id: replay.id, runner: this.id };
     logger.info('replay claimed', { ...context, cursor: replay.cursor, matched: replay.matched, total: replay.total });
     const take = Math.max(1, Math.min(this.options.batchSize, replay.rateLimit));
-    const started = this.now();
+    // When the next batch may start: each batch's events push it on by their share of a
+    // second, counted from when the batch started or the schedule, whichever is later, so
+    // time spent waiting (for the relays, or after a failure) earns no burst afterwards.
+    let nextAt = this.now();
     let cursor = replay.cursor;
-    let walked = 0;
     let failures = 0;
+    let asked = take;
     while (!this.stopping) {
       let result: ReplayBatchResult;
       try {
-        result = await store.runBatch(replay, this.id, cursor, take, lease);
+        const backlog = await store.hold(replay.id, this.id, lease);
+        if (!backlog.held) {
+          logger.info('replay no longer held here (cancelled, or taken over)', context);
+          return;
+        }
+        if (backlog.pending >= this.options.maxPending) {
+          // The relays are behind: wait for them rather than queue live events behind ours.
+          await pause.sleep(BACKLOG_POLL_MS);
+          continue;
+        }
+        // No more than the room left, so that at most maxPending rows ever wait.
+        asked = Math.min(take, this.options.maxPending - backlog.pending);
+        nextAt = Math.max(nextAt, this.now());
+        result = await store.runBatch(replay, this.id, cursor, asked, lease);
         failures = 0;
       } catch (error) {
-        failures += 1;
+        // An unreachable database is no fault of the replay: wait for it without giving up.
+        if (!isConnectionError(error)) failures += 1;
         const message = (error as Error).message;
         logger.warn('replay batch failed', { ...context, error: message, failures });
         if (failures >= this.maxFailures) {
           await this.settle(replay, { status: 'failed', error: message });
           return;
         }
-        await pause.sleep(Math.min(30_000, 250 * 2 ** failures));
+        await pause.sleep(Math.min(30_000, 250 * 2 ** Math.max(1, failures)));
         continue;
       }
       if (!result.held) {
@@ -149,13 +176,13 @@ export class ReplayRunner {
       }
       this.options.onBatch?.(replay, result);
       cursor = result.cursor;
-      walked += result.matched;
-      if (result.matched < take) {
+      nextAt += (result.matched * 1000) / replay.rateLimit;
+      if (result.matched < asked) {
         await this.settle(replay, { status: 'completed' });
         return;
       }
-      // Paced: `walked` events may have gone by now at the latest; a stop cuts the wait short.
-      const wait = started + (walked * 1000) / replay.rateLimit - this.now();
+      // Paced to the rate limit; a stop cuts the wait short.
+      const wait = nextAt - this.now();
       if (wait > 0) await pause.sleep(wait);
     }
     try {

@@ -3,6 +3,7 @@ import {
   claimReplay,
   enqueueReplayBatch,
   finishReplay,
+  holdReplay,
   notifyOutbox,
   releaseReplay,
   replayCondition,
@@ -13,6 +14,8 @@ import {
 /** What the runner does to the database, and nothing else: the runner itself knows no SQL. */
 export interface ReplayStore {
   claim(runnerId: string, leaseMs: number): Promise<ReplayRecord | null>;
+  /** Renews the lease and counts the replay's rows still waiting for the relays. */
+  hold(id: string, runnerId: string, leaseMs: number): Promise<{ held: boolean; pending: number }>;
   /** One batch of `replay` after `cursor`, in its own short transaction. */
   runBatch(
     replay: ReplayRecord,
@@ -33,6 +36,7 @@ export interface ReplayStore {
 export function createReplayStore(db: Knex): ReplayStore {
   return {
     claim: (runnerId, leaseMs) => claimReplay(db, runnerId, leaseMs),
+    hold: (id, runnerId, leaseMs) => holdReplay(db, id, runnerId, leaseMs),
     runBatch: (replay, runnerId, cursor, limit, leaseMs) =>
       db.transaction(async (trx) => {
         const result = await enqueueReplayBatch(trx, {

@@ -35,6 +35,7 @@ beforeAll(async () => {
     concurrency: 1,
     pollInterval: 50,
     lease: 30_000,
+    maxPending: 1_000,
   });
   runner.start();
 });

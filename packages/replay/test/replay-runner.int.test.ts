@@ -41,6 +41,8 @@ function runner(options: Partial<ReplayRunnerOptions> = {}): ReplayRunner {
     concurrency: 1,
     pollInterval: 50,
     lease: 30_000,
+    // No relay publishes here: the replayed rows stay pending, so this bound must not hold a replay back.
+    maxPending: 1_000_000,
     ...options,
   });
   runners.push(created);
@@ -253,6 +255,39 @@ describe('the replay runner', () => {
     expect((await replayedCopies(replay.id)).size).toBe(rowsAtCancel);
     expect(rowsAtCancel).toBeLessThan(500);
     await expect(cancelVisibleReplay(database.db, replay.id, operator)).rejects.toThrow(/already ended \(cancelled\)/);
+  });
+
+  it('enqueues no further batch while max_pending of its rows wait for the relays, and goes on once they are published', async () => {
+    await seedPublishedEvents(
+      database.db,
+      Array.from({ length: 300 }, () => ({ source: 'crm', type: 'a.b' })),
+    );
+    const replay = await start({ filter: { since } });
+    runner({ batchSize: 50, maxPending: 100 });
+    await eventually(async () => (await getReplay(database.db, replay.id, operator)).matched >= 100, {
+      timeoutMs: 20_000,
+      message: () => 'the runner did not walk its first batches',
+    });
+    // Nothing publishes: the replay stays at max_pending rows waiting.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await getReplay(database.db, replay.id, operator)).toMatchObject({ status: 'running', matched: 100 });
+    // What a relay does: publish them. The replay goes on, and completes as it is published.
+    // (A knex builder runs only when awaited or then-ed.)
+    const publish = setInterval(() => {
+      database
+        .db('outbox')
+        .where({ replay_id: replay.id, status: 'pending' })
+        .update({ status: 'published' })
+        .then(
+          () => undefined,
+          () => undefined,
+        );
+    }, 100);
+    try {
+      expect(await finished(replay.id)).toMatchObject({ status: 'completed', matched: 300, enqueued: 300 });
+    } finally {
+      clearInterval(publish);
+    }
   });
 
   it('paces a replay to its rate limit', async () => {

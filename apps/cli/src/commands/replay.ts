@@ -193,6 +193,7 @@ async function run(db: Knex, config: OrchestronConfig, out: Output): Promise<voi
     concurrency: Math.max(1, config.replay.concurrency),
     pollInterval: config.replay.poll_interval,
     lease: config.replay.lease,
+    maxPending: config.replay.max_pending,
   });
   let interrupted = false;
   const interrupt = (): void => {
