@@ -1,4 +1,10 @@
-import { MessageRejectedError, type OutboundMessage, type PublishResult, type Publisher } from '@orchestron/broker';
+import {
+  BrokerUnavailableError,
+  MessageRejectedError,
+  type OutboundMessage,
+  type PublishResult,
+  type Publisher,
+} from '@orchestron/broker';
 import { PublisherDecorator } from './publisher-decorator';
 
 /** The logger method the decorator uses. */
@@ -29,7 +35,8 @@ const DEFAULT_ISOLATE_AFTER = 2;
  * Cost: a batch with one such message takes about 2·log2(n) extra calls and log2(n) probes
  * (a part of several that fails is split further only after a probe); an outage costs one
  * probe per failed call once `isolateAfter` calls failed (RabbitMQ: nothing while its
- * reconnect backoff runs; Kafka: one connection attempt).
+ * reconnect backoff runs), except where the adapter could not connect at all
+ * (`BrokerUnavailableError.unreachable`: Kafka's failed connection attempts).
  */
 export class IsolatingPublisher extends PublisherDecorator {
   private failedCalls = 0;
@@ -51,6 +58,9 @@ export class IsolatingPublisher extends PublisherDecorator {
       return results;
     } catch (error) {
       this.failedCalls += 1;
+      // A broker that could not be reached at all is an outage, whatever the batch holds: no
+      // probe (with Kafka one costs another connection attempt of several seconds).
+      if (error instanceof BrokerUnavailableError && error.unreachable) throw error;
       if (this.failedCalls < this.isolateAfter || !(await this.brokerAnswers())) throw error;
       const results = await this.isolate(messages, error);
       this.failedCalls = 0;

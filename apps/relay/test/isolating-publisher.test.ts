@@ -18,6 +18,8 @@ class FaultyBroker implements Publisher {
   readonly calls: number[] = [];
   probes = 0;
   down = false;
+  /** While down: whether the calls fail as "no connection could be made" (unreachable). */
+  unreachable = false;
   constructor(private readonly poisoned: Set<string>) {}
 
   connect(): Promise<void> {
@@ -26,7 +28,9 @@ class FaultyBroker implements Publisher {
 
   publish(messages: readonly OutboundMessage[]): Promise<PublishResult[]> {
     this.calls.push(messages.length);
-    if (this.down) return Promise.reject(new BrokerUnavailableError('connection refused'));
+    if (this.down) {
+      return Promise.reject(new BrokerUnavailableError('connection refused', { unreachable: this.unreachable }));
+    }
     if (messages.some((m) => this.poisoned.has(m.id))) {
       return Promise.reject(new BrokerUnavailableError('channel closed by the broker'));
     }
@@ -57,6 +61,17 @@ function decorate(broker: Publisher): { publisher: IsolatingPublisher; warnings:
 }
 
 describe('IsolatingPublisher', () => {
+  it('asks no probe while the adapter could not connect at all: an outage, however often it repeats', async () => {
+    const broker = new FaultyBroker(new Set());
+    broker.down = true;
+    broker.unreachable = true;
+    const { publisher } = decorate(broker);
+
+    for (let i = 0; i < 4; i += 1) await expect(publisher.publish(batch(4))).rejects.toThrow(BrokerUnavailableError);
+    expect(broker.probes).toBe(0);
+    expect(broker.calls).toEqual([4, 4, 4, 4]);
+  });
+
   it('passes a failure through the first time: one failed call is an outage until it repeats', async () => {
     const messages = batch(8);
     const broker = new FaultyBroker(new Set([messages[5]!.id]));

@@ -74,10 +74,14 @@ export function rejected(error: unknown, topic: string): MessageRejectedError {
   });
 }
 
-export function unavailable(context: string, error?: unknown): BrokerUnavailableError {
+export function unavailable(
+  context: string,
+  error?: unknown,
+  options: { unreachable?: boolean } = {},
+): BrokerUnavailableError {
   if (error instanceof BrokerUnavailableError) return error;
   const reason = error === undefined ? '' : `: ${messageOf(error)}`;
-  return new BrokerUnavailableError(`Kafka ${context}${reason}`, { cause: error });
+  return new BrokerUnavailableError(`Kafka ${context}${reason}`, { cause: error, ...options });
 }
 
 function messageOf(error: unknown): string {

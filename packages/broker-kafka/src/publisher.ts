@@ -231,7 +231,7 @@ export class KafkaPublisher implements Publisher {
     } catch (error) {
       this.healthy = false;
       await this.discardProducer();
-      throw unavailable('could not connect', error);
+      throw unavailable('could not connect', error, { unreachable: true });
     }
     this.healthy = true;
     return producer;

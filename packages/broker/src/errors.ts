@@ -5,8 +5,14 @@
  */
 export class BrokerUnavailableError extends Error {
   override readonly name = 'BrokerUnavailableError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /**
+   * No connection could be made at all: the broker did not answer, so no message of the call
+   * can be at fault (the relay does not look for one).
+   */
+  readonly unreachable: boolean;
+  constructor(message: string, options?: { cause?: unknown; unreachable?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.unreachable = options?.unreachable ?? false;
   }
 }
 
