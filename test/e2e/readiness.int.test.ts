@@ -26,7 +26,7 @@ async function ready(url: string): Promise<{ status: number; report: Report }> {
 }
 
 async function start(
-  name: 'ingest' | 'relay',
+  name: 'ingest' | 'relay' | 'admin',
   env: Record<string, string> = {},
   on: TestDatabase = database,
 ): Promise<AppProcess> {
@@ -123,14 +123,15 @@ describe('readiness', () => {
       expect(JSON.parse(current.stdout)).toMatchObject({ current: true, at: needs, needs, missing: [] });
     });
 
-    it('on a database one migration behind both apps name the version it is at and the one they need', async () => {
+    it('on a database one migration behind ingest, relay and admin name the version it is at and the one they need', async () => {
       const old = await createTestDatabase('e2e_readiness_behind');
       behind.push(old);
       await old.db.migrate.down({ directory: migrationsDirectory(), loadExtensions: ['.js'] });
       const reason = `database schema at ${previous}, this build needs ${needs}: run \`orchestron migrate latest\``;
       const ingest = await start('ingest', {}, old);
       const relay = await start('relay', { ORCHESTRON_BROKER_TYPE: 'rabbitmq' }, old);
-      for (const app of [ingest, relay]) {
+      const admin = await start('admin', {}, old);
+      for (const app of [ingest, relay, admin]) {
         const { status, report } = await ready(app.url);
         expect(status).toBe(503);
         expect(report.checks.schema).toEqual({ ok: false, error: reason });

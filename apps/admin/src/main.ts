@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError, ConfigReloader, configFileFrom, loadConfig, parseListenAddress } from '@orchestron/config';
-import { createDatabase, PayloadCipher } from '@orchestron/db';
+import { createDatabase, PayloadCipher, schemaReadinessCheck } from '@orchestron/db';
 import { ApiKeyCache, createServer } from '@orchestron/http';
 import {
   configReloadMetrics,
@@ -54,6 +54,8 @@ async function main(): Promise<void> {
     settings,
     cipher: new PayloadCipher(config.encryption.keys, config.encryption.active_key_id || null),
     readiness: [
+      // Not ready while the database lacks this build's migrations, as ingest and relay.
+      schemaReadinessCheck(db),
       eventLoopLagCheck(lagMonitor, () => current.health.max_event_loop_lag),
       heapUsedCheck(() => current.health.max_heap_used),
     ],
